@@ -1,0 +1,123 @@
+// The typed pipeline configuration: sources and options. Validated once at
+// synth (lib/) and again at run time (the poller's input, the local runtime),
+// with messages that name the bad field and how to fix it.
+import { z } from 'zod';
+import { DEFAULT_ROUTES, ROUTE_KEY_PATTERN } from './topology.js';
+import { ConfigError } from './errors.js';
+
+const ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,39}$/;
+const HOST_PATTERN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*(:\d{1,5})?$/i;
+
+export const idleIntervalSchema = z
+  .object({
+    /** Seconds between polls right after activity. @default 5 */
+    minSeconds: z.number().min(1).max(60).default(5),
+    /** Seconds between polls after a long idle stretch. @default 30 */
+    maxSeconds: z.number().min(1).max(300).default(30),
+  })
+  .refine((v) => v.minSeconds <= v.maxSeconds, {
+    message: 'minSeconds must be ≤ maxSeconds (Bitrix24 recommends 5–30 s between idle polls)',
+  });
+
+export const sourceConfigSchema = z
+  .object({
+    /** Unique id: lower-case letters, digits, dashes (≤ 40). Names the schedule, state item and message groups. */
+    id: z.string().regex(ID_PATTERN, 'use lower-case letters, digits and dashes, at most 40, e.g. "support-bot"'),
+    /** `user`: im.v2.Event.get for the webhook's/app's user; `bot`: imbot.v2.Event.get for a fetch-mode bot. */
+    kind: z.enum(['user', 'bot']),
+    /** Portal host, e.g. `example.bitrix24.com` (no scheme, no path). */
+    portal: z.string().regex(HOST_PATTERN, 'give the portal host only, e.g. "example.bitrix24.com"'),
+    /** How the poller authenticates: an inbound webhook URL or an OAuth application. */
+    auth: z.enum(['webhook', 'oauth']),
+    /** Secrets Manager secret name with the credentials. @default `<prefix>/sources/<id>` */
+    secretName: z.string().min(1).max(512).optional(),
+    /** Bot id (required for `kind: "bot"`). */
+    botId: z.number().int().positive().optional(),
+    /** Bot sources: also read the caller's ONIMV2* events with the same offset. @default false */
+    withUserEvents: z.boolean().default(false),
+    /** `continuous`: poll until shortly before the Lambda deadline; `per-schedule`: drain once and exit. @default continuous */
+    mode: z.enum(['continuous', 'per-schedule']).default('continuous'),
+    idleInterval: idleIntervalSchema.default({ minSeconds: 5, maxSeconds: 30 }),
+    /** Events per Event.get call, 1–1000. @default 1000 */
+    pageLimit: z.number().int().min(1).max(1000).default(1000),
+    /** A disabled source keeps its state and queues but is not scheduled. @default true */
+    enabled: z.boolean().default(true),
+  })
+  .superRefine((source, ctx) => {
+    if (source.kind === 'bot' && source.botId === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['botId'], message: 'required for kind "bot": the id imbot.register returned' });
+    }
+    if (source.kind === 'user' && (source.botId !== undefined || source.withUserEvents)) {
+      ctx.addIssue({ code: 'custom', path: ['botId'], message: 'botId/withUserEvents apply to kind "bot" only' });
+    }
+  });
+
+export const pipelineConfigSchema = z
+  .object({
+    /** Prefix of every resource name. @default "b24" */
+    prefix: z.string().regex(/^[a-z][a-z0-9-]{0,19}$/, 'lower-case letters, digits and dashes, ≤ 20').default('b24'),
+    sources: z.array(sourceConfigSchema).min(1, 'add at least one source'),
+    /** Event type → route key. Unlisted types go to the catch-all queue. @default DEFAULT_ROUTES */
+    routes: z
+      .record(z.string().regex(/^[A-Z0-9_]+$/, 'event types are upper-case, e.g. ONIMV2MESSAGEADD'), z.string().regex(ROUTE_KEY_PATTERN, 'route keys are lower-case letters, digits and dashes'))
+      .default({ ...DEFAULT_ROUTES }),
+    /** Minutes between scheduled poller runs per source. @default 1 */
+    scheduleMinutes: z.number().int().min(1).max(60).default(1),
+    /** Alarm after this many minutes without a successful poll of a source. @default 15 */
+    staleAfterMinutes: z.number().int().min(2).max(720).default(15),
+    /** E-mail subscribed to the alarm topic. @default none */
+    alarmEmail: z.string().email().optional(),
+    consumer: z
+      .object({
+        /** Records per consumer invocation, 1–10 for FIFO queues. @default 10 */
+        batchSize: z.number().int().min(1).max(10).default(10),
+        /** Concurrent consumer invocations per route, 2–1000. @default 5 */
+        maxConcurrency: z.number().int().min(2).max(1000).default(5),
+      })
+      .default({ batchSize: 10, maxConcurrency: 5 }),
+  })
+  .superRefine((config, ctx) => {
+    const seen = new Set<string>();
+    config.sources.forEach((source, index) => {
+      if (seen.has(source.id)) {
+        ctx.addIssue({ code: 'custom', path: ['sources', index, 'id'], message: `duplicate source id "${source.id}": ids must be unique` });
+      }
+      seen.add(source.id);
+    });
+  });
+
+export type SourceConfig = z.output<typeof sourceConfigSchema>;
+export type SourceConfigInput = z.input<typeof sourceConfigSchema>;
+export type PipelineConfig = z.output<typeof pipelineConfigSchema>;
+export type PipelineConfigInput = z.input<typeof pipelineConfigSchema>;
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const path = issue.path.length === 0 ? '(root)' : issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+      return `  - ${path}: ${issue.message}`;
+    })
+    .join('\n');
+}
+
+/** Validates a pipeline configuration; throws ConfigError naming every bad field. */
+export function parsePipelineConfig(input: unknown, origin = 'configuration'): PipelineConfig {
+  const result = pipelineConfigSchema.safeParse(input);
+  if (!result.success) {
+    throw new ConfigError(`Invalid ${origin}:\n${describeIssues(result.error)}`);
+  }
+  return result.data;
+}
+
+/** Validates one source (e.g. the poller's scheduled input). */
+export function parseSourceConfig(input: unknown, origin = 'source'): SourceConfig {
+  const result = sourceConfigSchema.safeParse(input);
+  if (!result.success) {
+    throw new ConfigError(`Invalid ${origin}:\n${describeIssues(result.error)}`);
+  }
+  return result.data;
+}
+
+export function secretNameOf(prefix: string, source: Pick<SourceConfig, 'id' | 'secretName'>): string {
+  return source.secretName ?? `${prefix}/sources/${source.id}`;
+}

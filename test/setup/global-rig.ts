@@ -1,0 +1,23 @@
+// Starts the real local AWS services once per test run and hands their
+// endpoints to every test file through vitest's provide/inject.
+import type { TestProject } from 'vitest/node';
+import { startLocalAws, type LocalAws } from '../../functions/local/aws-emulators.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    dynamoDbEndpoint: string;
+    sqsEndpoint: string;
+  }
+}
+
+let rig: LocalAws | undefined;
+
+export async function setup(project: TestProject): Promise<() => Promise<void>> {
+  rig = await startLocalAws();
+  project.provide('dynamoDbEndpoint', rig.dynamoDbEndpoint);
+  project.provide('sqsEndpoint', rig.sqsEndpoint);
+  return async () => {
+    await rig?.stop();
+    rig = undefined;
+  };
+}
