@@ -10,6 +10,7 @@ import { type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { LocalRigError } from './errors.js';
 
@@ -200,4 +201,14 @@ export function createLocalSqsClient(endpoints: LocalAwsEndpoints): SQSClient {
 
 export function createLocalDynamoDbClient(endpoints: LocalAwsEndpoints): DynamoDBClient {
   return new DynamoDBClient(localDynamoDbClientConfig(endpoints));
+}
+
+/** S3 on fauxqs (same endpoint as SQS); path-style because bucket host names don't resolve locally. */
+export function createLocalS3Client(endpoints: LocalAwsEndpoints): S3Client {
+  return new S3Client({
+    endpoint: endpoints.sqsEndpoint,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    forcePathStyle: true,
+  });
 }

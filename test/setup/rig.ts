@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import {
   createLocalDynamoDbClient,
+  createLocalS3Client,
   createLocalSqsClient,
   type LocalAwsEndpoints,
 } from '../../functions/local/aws-emulators.js';
@@ -19,5 +20,10 @@ export function uniqueName(prefix: string): string {
 
 export function rigClients() {
   const endpoints = rigEndpoints();
-  return { endpoints, dynamoDb: createLocalDynamoDbClient(endpoints), sqs: createLocalSqsClient(endpoints) };
+  return {
+    endpoints,
+    dynamoDb: createLocalDynamoDbClient(endpoints),
+    sqs: createLocalSqsClient(endpoints),
+    s3: createLocalS3Client(endpoints),
+  };
 }

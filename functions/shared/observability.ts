@@ -1,0 +1,49 @@
+// Names shared by the code that emits metrics (poller, consumers) and the code
+// that alarms on them (lib/). Change both sides together.
+
+/** CloudWatch namespace of every pipeline metric (EMF). */
+export const METRICS_NAMESPACE = 'B24EventPipeline';
+
+/** Dimension naming the source on per-source metrics. */
+export const SOURCE_DIMENSION = 'SourceId';
+
+export const POLLER_METRICS = {
+  /** Heartbeat: 1 on every successful Event.get of a source. Staleness alarm watches it. */
+  pollSucceeded: 'PollSucceeded',
+  eventsReceived: 'EventsReceived',
+  eventsPublished: 'EventsPublished',
+  pages: 'Pages',
+  apiLatency: 'ApiLatency',
+  /** Any Bitrix24 or AWS error in a poll; a dimension `ErrorCode` names it on the per-code series. */
+  pollerErrors: 'PollerErrors',
+  leaseConflicts: 'LeaseConflicts',
+  /** Authentication/permission failures (NO_AUTH_FOUND, invalid_grant, ACCESS_DENIED, …). */
+  authFailures: 'AuthFailures',
+  /** now − event date, in ms. */
+  eventAge: 'EventAge',
+  /** Events too large for SQS, sent through the claim-check bucket. */
+  oversizeEvents: 'OversizeEvents',
+} as const;
+
+export const CONSUMER_METRICS = {
+  eventsHandled: 'EventsHandled',
+  duplicatesSkipped: 'DuplicatesSkipped',
+  handlerFailures: 'HandlerFailures',
+  poisonMessages: 'PoisonMessages',
+} as const;
+
+/** Environment variables the Lambdas read (set by lib/, by the local runtime and by tests). */
+export const ENV = {
+  stateTableName: 'STATE_TABLE_NAME',
+  idempotencyTableName: 'IDEMPOTENCY_TABLE_NAME',
+  /** JSON object: route key → queue URL (includes the catch-all). */
+  queueUrls: 'QUEUE_URLS',
+  /** JSON object: event type → route key. */
+  routes: 'ROUTES',
+  payloadBucketName: 'PAYLOAD_BUCKET_NAME',
+  prefix: 'PIPELINE_PREFIX',
+  /** Consumer: the route key this function serves. */
+  route: 'ROUTE',
+  /** Consumer: JSON array of the sources (id, kind, portal, auth, secretName, botId) for ctx.bitrix24. */
+  sources: 'SOURCES',
+} as const;
