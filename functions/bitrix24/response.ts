@@ -1,0 +1,170 @@
+// Turning an HTTP answer into either a validated success envelope or the typed
+// error for it. Pure: input is status + body text, output is a value or a
+// thrown Bitrix24Error. Unknown extra fields are ignored, missing or mistyped
+// ones raise MalformedResponseError naming the field.
+import { type EventPage, type RawBitrixEvent } from '../shared/event-types.js';
+import {
+  AccessDeniedError,
+  type ApiErrorFields,
+  Bitrix24ApiError,
+  type Bitrix24Error,
+  BOT_ERROR_CODES,
+  BotError,
+  ExpiredTokenError,
+  InvalidRequestError,
+  MalformedResponseError,
+  MethodNotFoundError,
+  NoAuthFoundError,
+  OperationTimeLimitError,
+  OverloadLimitError,
+  PortalDeletedError,
+  QueryLimitExceededError,
+  ServerError,
+} from './errors.js';
+
+export interface SuccessEnvelope {
+  readonly result: unknown;
+  readonly time?: unknown;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch {
+    return { ok: false };
+  }
+}
+
+function looksLikeHtml(text: string): boolean {
+  return /^\s*</.test(text);
+}
+
+/** `time.operating_reset_at` (unix seconds) as ms epoch, when present and sane. */
+export function operatingResetAtOf(time: unknown): number | undefined {
+  if (!isRecord(time)) return undefined;
+  const raw = time.operating_reset_at;
+  const seconds = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
+  return typeof seconds === 'number' && Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : undefined;
+}
+
+/** The typed error for a Bitrix24 `{"error": code}` answer. */
+export function errorForCode(code: string, fields: Omit<ApiErrorFields, 'code'>, resetAt?: number): Bitrix24Error {
+  const f: ApiErrorFields = { ...fields, code };
+  switch (code) {
+    case 'QUERY_LIMIT_EXCEEDED':
+      return new QueryLimitExceededError(f);
+    case 'OPERATION_TIME_LIMIT':
+      return new OperationTimeLimitError(resetAt === undefined ? f : { ...f, resetAt });
+    case 'INTERNAL_SERVER_ERROR':
+    case 'ERROR_UNEXPECTED_ANSWER':
+      return new ServerError(f);
+    case 'OVERLOAD_LIMIT':
+      return new OverloadLimitError(f);
+    case 'NO_AUTH_FOUND':
+    case 'WRONG_AUTH_TYPE':
+    case 'invalid_token':
+      return new NoAuthFoundError(f);
+    case 'expired_token':
+      return new ExpiredTokenError(f);
+    case 'ACCESS_DENIED':
+    case 'INVALID_CREDENTIALS':
+    case 'insufficient_scope':
+    case 'user_access_error':
+      return new AccessDeniedError(f);
+    case 'INVALID_REQUEST':
+      return new InvalidRequestError(f);
+    case 'ERROR_METHOD_NOT_FOUND':
+    case 'METHOD_NOT_FOUND':
+      return new MethodNotFoundError(f);
+    case 'PORTAL_DELETED':
+      return new PortalDeletedError(f);
+    default:
+      if (BOT_ERROR_CODES.includes(code)) return new BotError(f);
+      // An unknown code on a 5xx is still a server fault: retry it.
+      if (fields.httpStatus !== undefined && fields.httpStatus >= 500) return new ServerError(f);
+      return new Bitrix24ApiError(f);
+  }
+}
+
+/**
+ * Interprets one REST answer. Returns the success envelope, or throws the
+ * typed error. `redact` cleans the portal's error_description (it can echo
+ * request data) before it reaches a message.
+ */
+export function interpretRestResponse(input: {
+  readonly method: string;
+  readonly status: number;
+  readonly body: string;
+  readonly redact: (text: string) => string;
+}): SuccessEnvelope {
+  const { method, status } = input;
+  const parsed = parseJson(input.body);
+  if (!parsed.ok || !isRecord(parsed.value)) {
+    if (status >= 500 || status === 429) {
+      return throwing(new ServerError({ method, httpStatus: status, code: `HTTP_${status}`, bodyKind: looksLikeHtml(input.body) ? 'html' : 'non-json' }));
+    }
+    const what = !parsed.ok ? (looksLikeHtml(input.body) ? 'is an HTML page, not JSON' : input.body.trim() === '' ? 'is empty' : 'is not valid JSON') : 'is not a JSON object';
+    return throwing(new MalformedResponseError({ method, httpStatus: status, field: 'body', problem: what }));
+  }
+  const envelope = parsed.value;
+  if (envelope.error !== undefined && envelope.error !== null && envelope.error !== '') {
+    const code = typeof envelope.error === 'string' ? envelope.error : String(JSON.stringify(envelope.error)).slice(0, 64);
+    const description = typeof envelope.error_description === 'string' ? input.redact(envelope.error_description).slice(0, 300) : undefined;
+    const fields: Omit<ApiErrorFields, 'code'> = description === undefined ? { method, httpStatus: status } : { method, httpStatus: status, description };
+    return throwing(errorForCode(input.redact(code), fields, operatingResetAtOf(envelope.time)));
+  }
+  if (status >= 500) {
+    return throwing(new ServerError({ method, httpStatus: status, code: `HTTP_${status}`, bodyKind: 'no-error-field' }));
+  }
+  if (status < 200 || status >= 300) {
+    return throwing(new MalformedResponseError({ method, httpStatus: status, field: 'error', problem: 'is missing from a non-2xx answer' }));
+  }
+  if (!('result' in envelope)) {
+    return throwing(new MalformedResponseError({ method, httpStatus: status, field: 'result', problem: 'is missing' }));
+  }
+  return envelope.time === undefined ? { result: envelope.result } : { result: envelope.result, time: envelope.time };
+}
+
+function throwing(error: Bitrix24Error): never {
+  throw error;
+}
+
+/**
+ * Validates an `Event.get` result against the protocol: events with safe
+ * positive integer ids, strictly increasing and not below the offset sent;
+ * `nextOffset` an integer not behind the offset sent and past the last event;
+ * `hasMore` a boolean. Returns a clean copy (extra fields dropped).
+ */
+export function validateEventPage(result: unknown, method: string, offsetSent: number | undefined): EventPage {
+  const bad = (field: string, problem: string): never => {
+    throw new MalformedResponseError({ method, httpStatus: 200, field, problem });
+  };
+  if (!isRecord(result)) return bad('result', 'is not an object');
+  const rawEvents = result.events;
+  if (!Array.isArray(rawEvents)) return bad('result.events', 'is not an array');
+  const events: RawBitrixEvent[] = [];
+  let previousId = 0;
+  rawEvents.forEach((raw: unknown, index) => {
+    const at = `result.events[${index}]`;
+    if (!isRecord(raw)) return bad(at, 'is not an object');
+    const { eventId, type, date } = raw;
+    if (typeof eventId !== 'number' || !Number.isSafeInteger(eventId) || eventId <= 0) return bad(`${at}.eventId`, 'is not a positive safe integer');
+    if (eventId <= previousId) return bad(`${at}.eventId`, `is not greater than the previous event's id (${previousId})`);
+    if (offsetSent !== undefined && eventId < offsetSent) return bad(`${at}.eventId`, `is below the offset sent (${offsetSent})`);
+    if (typeof type !== 'string' || type === '') return bad(`${at}.type`, 'is not a non-empty string');
+    if (typeof date !== 'string') return bad(`${at}.date`, 'is not a string');
+    if (!('data' in raw)) return bad(`${at}.data`, 'is missing');
+    previousId = eventId;
+    events.push({ eventId, type, date, data: raw.data });
+  });
+  const { nextOffset, hasMore } = result;
+  if (typeof nextOffset !== 'number' || !Number.isSafeInteger(nextOffset) || nextOffset < 0) return bad('result.nextOffset', 'is not a non-negative safe integer');
+  if (offsetSent !== undefined && nextOffset < offsetSent) return bad('result.nextOffset', `is behind the offset sent (${offsetSent})`);
+  if (events.length > 0 && nextOffset <= previousId) return bad('result.nextOffset', `is not past the last event id (${previousId})`);
+  if (typeof hasMore !== 'boolean') return bad('result.hasMore', 'is not a boolean');
+  return { events, nextOffset, hasMore };
+}

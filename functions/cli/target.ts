@@ -1,0 +1,304 @@
+// Which pipeline the CLI talks to, and how to reach it:
+// - local: the rig the demo / dev mode started, described by their state file
+//   (.b24-pipeline/local.json), or explicit endpoints + prefix;
+// - aws: a deployed stack, found by name with DescribeStacks (standard
+//   credential chain, region from --region or the environment).
+import { CloudFormationClient, DescribeStacksCommand, type Output } from '@aws-sdk/client-cloudformation';
+import { type AttributeValue, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { type LocalAwsEndpoints, localDynamoDbClientConfig, localSqsClientConfig } from '../local/aws-emulators.js';
+import { localStatePath, readLocalState } from '../local/state-file.js';
+import { type SourceConfig, parseSourceConfig } from '../shared/config.js';
+import {
+  DEFAULT_ROUTES,
+  deadLetterQueueName,
+  queueName,
+  routeKeys,
+  stateTableName as stateTableNameOf,
+} from '../shared/topology.js';
+import { MissingConfigurationError, StackLookupError, TargetUnreachableError } from './errors.js';
+
+export interface PipelineTarget {
+  readonly kind: 'local' | 'aws';
+  /** Human description, e.g. "local rig (.b24-pipeline/local.json)" or "stack B24EventPipeline-b24". */
+  readonly label: string;
+  readonly prefix: string;
+  readonly dynamoDb: DynamoDBClient;
+  readonly sqs: SQSClient;
+  readonly stateTableName: string;
+  /** Route key → queue URL. */
+  readonly queueUrls: Readonly<Record<string, string>>;
+  /** Route key → DLQ URL. */
+  readonly deadLetterQueueUrls: Readonly<Record<string, string>>;
+  /** Configured sources when known (state file, stack output); otherwise ids found in the state table. */
+  readonly sources: readonly SourceConfig[];
+  readonly sourceIds: readonly string[];
+  /** Secrets Manager secret per source id (AWS). */
+  readonly secretNames: Readonly<Record<string, string>>;
+  /** Local endpoints (local targets only). */
+  readonly endpoints?: LocalAwsEndpoints;
+  close(): void;
+}
+
+export interface TargetOptions {
+  readonly local?: boolean;
+  readonly stateFile?: string;
+  readonly dynamoDbEndpoint?: string;
+  readonly sqsEndpoint?: string;
+  readonly prefix?: string;
+  readonly stack?: string;
+  readonly region?: string;
+}
+
+export interface TargetEnvironment {
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** Stack outputs the CLI reads (see lib/b24-event-pipeline-stack.ts). */
+export const STACK_OUTPUTS = {
+  stateTableName: 'StateTableName',
+  /** JSON object route → queue URL. Optional: derived from the prefix when absent. */
+  queueUrls: 'QueueUrls',
+  /** JSON object route → DLQ URL. Optional: derived from the prefix when absent. */
+  deadLetterQueueUrls: 'DeadLetterQueueUrls',
+  /** JSON array of the source configurations (no secrets). Optional: ids come from the state table when absent. */
+  sources: 'Sources',
+  /** The configuration prefix. Optional: derived from the state table name ("<prefix>-state"). */
+  prefix: 'Prefix',
+  /** One per source: "SecretOf<id>" (CDK drops the dash of the construct id). */
+  secretOfPrefix: 'SecretOf',
+} as const;
+
+async function sourceIdsInStateTable(dynamoDb: DynamoDBClient, tableName: string): Promise<string[]> {
+  const ids: string[] = [];
+  let startKey: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await dynamoDb.send(
+      new ScanCommand({
+        TableName: tableName,
+        ProjectionExpression: 'pk',
+        FilterExpression: 'begins_with(pk, :p)',
+        ExpressionAttributeValues: { ':p': { S: 'source#' } },
+        ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      const pk = item.pk?.S;
+      if (pk !== undefined) ids.push(pk.slice('source#'.length));
+    }
+    startKey = page.LastEvaluatedKey;
+  } while (startKey !== undefined);
+  return ids.sort();
+}
+
+function unreachable(what: string, endpoint: string, error: unknown): TargetUnreachableError {
+  return new TargetUnreachableError(
+    `${what} at ${endpoint} did not answer. Is the local pipeline running? Start it with \`npm run demo -- --follow\` or \`npm run dev\`, or pass the right --dynamodb-endpoint/--sqs-endpoint.`,
+    { cause: error },
+  );
+}
+
+async function localTarget(options: TargetOptions, environment: TargetEnvironment): Promise<PipelineTarget> {
+  if (options.dynamoDbEndpoint !== undefined || options.sqsEndpoint !== undefined) {
+    if (options.dynamoDbEndpoint === undefined || options.sqsEndpoint === undefined) {
+      throw new MissingConfigurationError('Give both --dynamodb-endpoint and --sqs-endpoint (e.g. http://127.0.0.1:8000 and http://127.0.0.1:4566), or neither to use the state file the demo writes.');
+    }
+    const endpoints = { dynamoDbEndpoint: options.dynamoDbEndpoint, sqsEndpoint: options.sqsEndpoint };
+    const prefix = options.prefix ?? 'b24-local';
+    const dynamoDb = new DynamoDBClient({ ...localDynamoDbClientConfig(endpoints), maxAttempts: 1 });
+    const sqs = new SQSClient({ ...localSqsClientConfig(endpoints), maxAttempts: 1 });
+    try {
+      const tableName = stateTableNameOf(prefix);
+      let ids: string[];
+      try {
+        ids = await sourceIdsInStateTable(dynamoDb, tableName);
+      } catch (error) {
+        if (error instanceof Error && error.name === 'ResourceNotFoundException') {
+          throw new MissingConfigurationError(`No state table "${tableName}" at ${endpoints.dynamoDbEndpoint}: pass the prefix the pipeline was provisioned with (--prefix).`, { cause: error });
+        }
+        throw unreachable('DynamoDB', endpoints.dynamoDbEndpoint, error);
+      }
+      const queueUrls: Record<string, string> = {};
+      const deadLetterQueueUrls: Record<string, string> = {};
+      for (const route of routeKeys(DEFAULT_ROUTES)) {
+        try {
+          queueUrls[route] = (await sqs.send(new GetQueueUrlCommand({ QueueName: queueName(prefix, route) }))).QueueUrl ?? '';
+          deadLetterQueueUrls[route] = (await sqs.send(new GetQueueUrlCommand({ QueueName: deadLetterQueueName(prefix, route) }))).QueueUrl ?? '';
+        } catch (error) {
+          if (error instanceof Error && error.name.includes('NonExistentQueue')) continue; // a route not provisioned
+          throw unreachable('The SQS emulator', endpoints.sqsEndpoint, error);
+        }
+      }
+      return {
+        kind: 'local',
+        label: `local rig (${endpoints.dynamoDbEndpoint}, ${endpoints.sqsEndpoint}, prefix ${prefix})`,
+        prefix,
+        dynamoDb,
+        sqs,
+        stateTableName: tableName,
+        queueUrls,
+        deadLetterQueueUrls,
+        sources: [],
+        sourceIds: ids,
+        secretNames: {},
+        endpoints,
+        close: () => {
+          dynamoDb.destroy();
+          sqs.destroy();
+        },
+      };
+    } catch (error) {
+      dynamoDb.destroy();
+      sqs.destroy();
+      throw error;
+    }
+  }
+  const path = localStatePath(environment.cwd, environment.env, options.stateFile);
+  let state;
+  try {
+    state = await readLocalState(path);
+  } catch (error) {
+    throw new MissingConfigurationError(`The local state file ${path} is unreadable: delete it and restart the demo or dev mode.`, { cause: error });
+  }
+  if (state === undefined) {
+    throw new MissingConfigurationError(
+      `No local pipeline found (${path} does not exist). Start one with \`npm run demo -- --follow\` or \`npm run dev\` in this directory, ` +
+        'or pass --dynamodb-endpoint, --sqs-endpoint and --prefix, or target AWS with --stack <name>.',
+    );
+  }
+  const dynamoDb = new DynamoDBClient({ ...localDynamoDbClientConfig(state.endpoints), maxAttempts: 1 });
+  const sqs = new SQSClient({ ...localSqsClientConfig(state.endpoints), maxAttempts: 1 });
+  return {
+    kind: 'local',
+    label: `local rig (${path})`,
+    prefix: state.pipeline.prefix,
+    dynamoDb,
+    sqs,
+    stateTableName: state.pipeline.stateTableName,
+    queueUrls: state.pipeline.queueUrls,
+    deadLetterQueueUrls: state.pipeline.deadLetterQueueUrls,
+    sources: state.sources,
+    sourceIds: state.sources.map((s) => s.id),
+    secretNames: {},
+    endpoints: state.endpoints,
+    close: () => {
+      dynamoDb.destroy();
+      sqs.destroy();
+    },
+  };
+}
+
+function outputValue(outputs: readonly Output[], key: string): string | undefined {
+  return outputs.find((o) => o.OutputKey === key)?.OutputValue;
+}
+
+function parseJsonOutput(stack: string, key: string, value: string): unknown {
+  try {
+    return JSON.parse(value) as unknown;
+  } catch (error) {
+    throw new StackLookupError(`Output ${key} of stack ${stack} is not valid JSON; redeploy the stack with this version of the construct.`, { cause: error });
+  }
+}
+
+/** Reads the pipeline description from a deployed stack's outputs. Exported for tests. */
+export async function describeStackOutputs(cloudFormation: CloudFormationClient, stack: string): Promise<readonly Output[]> {
+  try {
+    const out = await cloudFormation.send(new DescribeStacksCommand({ StackName: stack }));
+    const found = out.Stacks?.[0];
+    if (found === undefined) throw new StackLookupError(`Stack ${stack} not found.`);
+    return found.Outputs ?? [];
+  } catch (error) {
+    if (error instanceof StackLookupError) throw error;
+    const name = error instanceof Error ? error.name : '';
+    if (name === 'CredentialsProviderError' || name === 'ExpiredTokenException' || name === 'UnrecognizedClientException') {
+      throw new MissingConfigurationError(
+        `No usable AWS credentials (${name}). Configure the standard credential chain (AWS_PROFILE, \`aws sso login\`, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) and set --region or AWS_REGION.`,
+        { cause: error },
+      );
+    }
+    throw new StackLookupError(
+      `Stack ${stack} not found or not readable (${name || 'error'}). Check the name (\`npx cdk list\`; default "B24EventPipeline-<prefix>") and the region (--region or AWS_REGION).`,
+      { cause: error },
+    );
+  }
+}
+
+async function awsTarget(stack: string, options: TargetOptions, environment: TargetEnvironment): Promise<PipelineTarget> {
+  const region = options.region ?? environment.env.AWS_REGION ?? environment.env.AWS_DEFAULT_REGION;
+  const clientConfig = region === undefined ? {} : { region };
+  const cloudFormation = new CloudFormationClient(clientConfig);
+  let outputs: readonly Output[];
+  try {
+    outputs = await describeStackOutputs(cloudFormation, stack);
+  } finally {
+    cloudFormation.destroy();
+  }
+  const stateTableName = outputValue(outputs, STACK_OUTPUTS.stateTableName);
+  if (stateTableName === undefined) {
+    throw new StackLookupError(`Stack ${stack} has no output ${STACK_OUTPUTS.stateTableName}: is it a b24-event-pipeline stack? Deploy it with \`npx cdk deploy\`.`);
+  }
+  const prefix = outputValue(outputs, STACK_OUTPUTS.prefix) ?? stateTableName.replace(/-state$/, '');
+  const dynamoDb = new DynamoDBClient(clientConfig);
+  const sqs = new SQSClient(clientConfig);
+  try {
+    const queueUrlsText = outputValue(outputs, STACK_OUTPUTS.queueUrls);
+    const dlqUrlsText = outputValue(outputs, STACK_OUTPUTS.deadLetterQueueUrls);
+    let queueUrls = queueUrlsText === undefined ? undefined : (parseJsonOutput(stack, STACK_OUTPUTS.queueUrls, queueUrlsText) as Record<string, string>);
+    let deadLetterQueueUrls = dlqUrlsText === undefined ? undefined : (parseJsonOutput(stack, STACK_OUTPUTS.deadLetterQueueUrls, dlqUrlsText) as Record<string, string>);
+    if (queueUrls === undefined || deadLetterQueueUrls === undefined) {
+      queueUrls = {};
+      deadLetterQueueUrls = {};
+      for (const route of routeKeys(DEFAULT_ROUTES)) {
+        try {
+          queueUrls[route] = (await sqs.send(new GetQueueUrlCommand({ QueueName: queueName(prefix, route) }))).QueueUrl ?? '';
+          deadLetterQueueUrls[route] = (await sqs.send(new GetQueueUrlCommand({ QueueName: deadLetterQueueName(prefix, route) }))).QueueUrl ?? '';
+        } catch {
+          // route not deployed (only the routes the sources can receive get a queue)
+        }
+      }
+    }
+    const sourcesText = outputValue(outputs, STACK_OUTPUTS.sources);
+    const sources = sourcesText === undefined ? [] : (parseJsonOutput(stack, STACK_OUTPUTS.sources, sourcesText) as unknown[]).map((s, i) => parseSourceConfig(s, `stack output ${STACK_OUTPUTS.sources}[${i}]`));
+    const sourceIds = sources.length > 0 ? sources.map((s) => s.id) : await sourceIdsInStateTable(dynamoDb, stateTableName);
+    const secretNames: Record<string, string> = {};
+    for (const output of outputs) {
+      const key = output.OutputKey ?? '';
+      if (!key.startsWith(STACK_OUTPUTS.secretOfPrefix) || output.OutputValue === undefined) continue;
+      const fromDescription = /source "([^"]+)"/.exec(output.Description ?? '')?.[1];
+      const id = fromDescription ?? key.slice(STACK_OUTPUTS.secretOfPrefix.length);
+      secretNames[id] = output.OutputValue;
+    }
+    return {
+      kind: 'aws',
+      label: `stack ${stack}${region === undefined ? '' : ` (${region})`}`,
+      prefix,
+      dynamoDb,
+      sqs,
+      stateTableName,
+      queueUrls,
+      deadLetterQueueUrls,
+      sources,
+      sourceIds,
+      secretNames,
+      close: () => {
+        dynamoDb.destroy();
+        sqs.destroy();
+      },
+    };
+  } catch (error) {
+    dynamoDb.destroy();
+    sqs.destroy();
+    throw error;
+  }
+}
+
+/**
+ * Resolves the target: --stack (or B24_PIPELINE_STACK) → AWS; otherwise the
+ * local rig (explicit endpoints, or the state file the demo writes).
+ */
+export async function resolveTarget(options: TargetOptions, environment: TargetEnvironment): Promise<PipelineTarget> {
+  const stack = options.stack ?? (options.local === true ? undefined : environment.env.B24_PIPELINE_STACK);
+  if (stack !== undefined && stack !== '') return await awsTarget(stack, options, environment);
+  return await localTarget(options, environment);
+}

@@ -1,0 +1,63 @@
+// The consumer Lambda's environment (set by lib/ and the local runtime), read
+// and validated on the first invocation, never at import time.
+import { z } from 'zod';
+import { ENV } from '../shared/observability.js';
+import { ConsumerConfigError } from './errors.js';
+
+const sourceSchema = z.looseObject({
+  id: z.string().min(1),
+  kind: z.enum(['user', 'bot']),
+  portal: z.string().min(1),
+  auth: z.enum(['webhook', 'oauth']),
+  secretName: z.string().min(1).optional(),
+  botId: z.number().int().positive().optional(),
+});
+
+export type ConsumerSource = z.output<typeof sourceSchema>;
+
+export interface ConsumerEnvironment {
+  /** Route key served (ROUTE). */
+  readonly route: string | undefined;
+  /** IDEMPOTENCY_TABLE_NAME; without it every delivery runs (warned once). */
+  readonly idempotencyTableName: string | undefined;
+  /** STATE_TABLE_NAME: OAuth tokens of the sources. */
+  readonly stateTableName: string | undefined;
+  /** PAYLOAD_BUCKET_NAME: claim checks. */
+  readonly payloadBucketName: string | undefined;
+  /** PIPELINE_PREFIX: default secret names `<prefix>/sources/<id>`. @default "b24" */
+  readonly prefix: string;
+  /** SOURCES: JSON array of {id, kind, portal, auth, secretName?, botId?}. @default [] */
+  readonly sources: readonly ConsumerSource[];
+}
+
+function optional(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+export function readConsumerEnvironment(env: NodeJS.ProcessEnv = process.env): ConsumerEnvironment {
+  const rawSources = optional(env, ENV.sources);
+  let sources: ConsumerSource[] = [];
+  if (rawSources !== undefined) {
+    let json: unknown;
+    try {
+      json = JSON.parse(rawSources);
+    } catch (error) {
+      throw new ConsumerConfigError(`${ENV.sources} is not JSON: set it to an array like [{"id":"demo","kind":"user","portal":"example.bitrix24.com","auth":"webhook"}].`, { cause: error });
+    }
+    const parsed = z.array(sourceSchema).safeParse(json);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
+      throw new ConsumerConfigError(`${ENV.sources} is invalid (${issues}); each source needs id, kind, portal and auth.`);
+    }
+    sources = parsed.data;
+  }
+  return {
+    route: optional(env, ENV.route),
+    idempotencyTableName: optional(env, ENV.idempotencyTableName),
+    stateTableName: optional(env, ENV.stateTableName),
+    payloadBucketName: optional(env, ENV.payloadBucketName),
+    prefix: optional(env, ENV.prefix) ?? 'b24',
+    sources,
+  };
+}

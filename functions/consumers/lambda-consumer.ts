@@ -1,0 +1,68 @@
+// Wiring for a consumer Lambda: everything a handler needs, built from the
+// environment on the first invocation (never at import time) and reused while
+// the Lambda is warm. Users export `handler = lambdaConsumer({...handlers})`.
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { bitrix24ClientFactory } from './bitrix24-from-env.js';
+import { type ConsumerHandler, type ConsumerHandlers, createConsumerHandler } from './consumer-handler.js';
+import { readConsumerEnvironment } from './consumer-env.js';
+import { type RunOnce, createDynamoDbRunOnce, runAlways } from './idempotency.js';
+import { type ConsumerLogger, type ConsumerMetrics, powertoolsConsumerLogger, powertoolsConsumerMetrics } from './observability.js';
+import { s3PayloadStore } from './s3-payload-store.js';
+import type { ClientFactory } from './source-clients.js';
+
+export interface LambdaConsumerOptions {
+  /** Environment to read. @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+  /** @default Powertools Logger (service "b24-consumer") */
+  readonly logger?: ConsumerLogger;
+  /** @default Powertools Metrics, namespace B24EventPipeline, dimension SourceId */
+  readonly metrics?: ConsumerMetrics;
+  /** @default real Bitrix24 clients from SOURCES + Secrets Manager */
+  readonly clientFactory?: ClientFactory;
+  /** @default DynamoDB on IDEMPOTENCY_TABLE_NAME (every delivery runs when it is unset) */
+  readonly runOnce?: RunOnce;
+  readonly dynamoDb?: DynamoDBClient;
+  readonly s3?: S3Client;
+}
+
+/** Builds the handler now from the environment (the local runtime and tests call this directly). */
+export function createConsumerHandlerFromEnv(handlers: ConsumerHandlers, options: LambdaConsumerOptions = {}): ConsumerHandler {
+  const env = readConsumerEnvironment(options.env);
+  const logger = options.logger ?? powertoolsConsumerLogger();
+  let dynamoDb = options.dynamoDb;
+  const dynamo = (): DynamoDBClient => (dynamoDb ??= new DynamoDBClient({}));
+  let runOnce = options.runOnce;
+  if (runOnce === undefined) {
+    if (env.idempotencyTableName === undefined) {
+      logger.warn('IDEMPOTENCY_TABLE_NAME is not set: duplicates will run the handlers again (set it to the pipeline\'s idempotency table)');
+      runOnce = runAlways;
+    } else {
+      runOnce = createDynamoDbRunOnce({ tableName: env.idempotencyTableName, dynamoDb: dynamo() });
+    }
+  }
+  return createConsumerHandler({
+    handlers,
+    runOnce,
+    logger,
+    metrics: options.metrics ?? powertoolsConsumerMetrics(),
+    payloads: s3PayloadStore(options.s3 ?? new S3Client({})),
+    clientFactory:
+      options.clientFactory ??
+      bitrix24ClientFactory({ sources: env.sources, prefix: env.prefix, stateTableName: env.stateTableName, dynamoDb: dynamo, logger }),
+    ...(env.route === undefined ? {} : { route: env.route }),
+  });
+}
+
+/** A Lambda entry over `handlers`, wired from the environment on first use. */
+export function lambdaConsumer(
+  handlers: ConsumerHandlers,
+  options: LambdaConsumerOptions = {},
+): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
+  let built: ConsumerHandler | undefined;
+  return async (event, context) => {
+    built ??= createConsumerHandlerFromEnv(handlers, options);
+    return await built(event, context);
+  };
+}

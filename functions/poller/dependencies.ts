@@ -1,0 +1,73 @@
+// Wires the poller's ports to their AWS/HTTP adapters. Used by the Lambda
+// handler (once per container), the local runtime, the demo and the benchmark.
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { Bitrix24Client } from '../bitrix24/index.js';
+import type { SourceConfig } from '../shared/config.js';
+import { CATCH_ALL_ROUTE } from '../shared/topology.js';
+import { bitrix24EventSource } from './bitrix24-event-source.js';
+import { DynamoDbSourceStateStore } from './dynamodb-source-state.js';
+import { PollerConfigError } from './errors.js';
+import { powertoolsLogger, powertoolsMetrics } from './observability.js';
+import { DEFAULT_TUNING, type PollerDependencies, type PollerTuning } from './poll-loop.js';
+import type { PollerLogger, PollerMetrics } from './ports.js';
+import { SqsEventSink } from './sqs-event-sink.js';
+
+export interface CreatePollerDependenciesInput {
+  readonly source: SourceConfig;
+  readonly client: Bitrix24Client;
+  /** Bot sources with webhook auth: the bot's token. */
+  readonly botToken?: string;
+  readonly dynamoDb: DynamoDBClient;
+  readonly sqs: SQSClient;
+  readonly s3: S3Client;
+  readonly stateTableName: string;
+  /** Route key → queue URL, including the catch-all. */
+  readonly queueUrls: Readonly<Record<string, string>>;
+  /** Event type → route key. */
+  readonly routes: Readonly<Record<string, string>>;
+  readonly payloadBucketName: string;
+  /** @default Powertools Logger (JSON to stdout) */
+  readonly logger?: PollerLogger;
+  /** @default Powertools Metrics (EMF to stdout) */
+  readonly metrics?: PollerMetrics;
+  /** ms epoch. @default Date.now */
+  readonly now?: () => number;
+  /** @default setTimeout-based */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** Loop timings. @default DEFAULT_TUNING */
+  readonly tuning?: Partial<PollerTuning>;
+  /** SendMessageBatch calls in flight at once. @default 8 */
+  readonly publishConcurrency?: number;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export function createPollerDependencies(input: CreatePollerDependenciesInput): PollerDependencies {
+  if (input.queueUrls[CATCH_ALL_ROUTE] === undefined) {
+    throw new PollerConfigError(`The queue URLs have no catch-all route "${CATCH_ALL_ROUTE}"; unknown event types would have nowhere to go. Add it to QUEUE_URLS.`);
+  }
+  const sleep = input.sleep ?? defaultSleep;
+  return {
+    events: bitrix24EventSource(input.client, input.source, input.botToken),
+    sink: new SqsEventSink({
+      sqs: input.sqs,
+      s3: input.s3,
+      sourceId: input.source.id,
+      portal: input.client.portal,
+      queueUrls: input.queueUrls,
+      routes: input.routes,
+      payloadBucketName: input.payloadBucketName,
+      sleep,
+      ...(input.publishConcurrency === undefined ? {} : { concurrency: input.publishConcurrency }),
+    }),
+    state: new DynamoDbSourceStateStore({ client: input.dynamoDb, tableName: input.stateTableName, sourceId: input.source.id }),
+    logger: input.logger ?? powertoolsLogger(),
+    metrics: input.metrics ?? powertoolsMetrics(input.source.id),
+    now: input.now ?? Date.now,
+    sleep,
+    routes: input.routes,
+    tuning: { ...DEFAULT_TUNING, ...input.tuning },
+  };
+}

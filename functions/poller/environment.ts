@@ -1,0 +1,55 @@
+// The poller Lambda's environment, read and validated once per container (on
+// the first invocation, never at import time).
+import { z } from 'zod';
+import { ENV } from '../shared/observability.js';
+import { CATCH_ALL_ROUTE } from '../shared/topology.js';
+import { PollerConfigError } from './errors.js';
+
+export interface PollerEnvironment {
+  readonly stateTableName: string;
+  /** Route key → queue URL (includes the catch-all). */
+  readonly queueUrls: Readonly<Record<string, string>>;
+  /** Event type → route key. */
+  readonly routes: Readonly<Record<string, string>>;
+  readonly payloadBucketName: string;
+  readonly prefix: string;
+}
+
+const jsonRecord = (name: string) =>
+  z.string().transform((text, ctx) => {
+    try {
+      const parsed: unknown = JSON.parse(text);
+      const record = z.record(z.string(), z.string().min(1)).safeParse(parsed);
+      if (record.success) return record.data;
+    } catch {
+      // reported below
+    }
+    ctx.addIssue({ code: 'custom', message: `${name} must be a JSON object of strings` });
+    return z.NEVER;
+  });
+
+const schema = z.object({
+  [ENV.stateTableName]: z.string().min(1),
+  [ENV.queueUrls]: jsonRecord(ENV.queueUrls).refine((urls) => urls[CATCH_ALL_ROUTE] !== undefined, {
+    message: `needs the catch-all route "${CATCH_ALL_ROUTE}"`,
+  }),
+  [ENV.routes]: jsonRecord(ENV.routes),
+  [ENV.payloadBucketName]: z.string().min(1),
+  [ENV.prefix]: z.string().min(1),
+});
+
+export function readPollerEnvironment(env: Readonly<Record<string, string | undefined>>): PollerEnvironment {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `  - ${issue.path.map(String).join('.') || '(env)'}: ${issue.message}`).join('\n');
+    throw new PollerConfigError(`The poller's environment is incomplete or invalid:\n${problems}\nThe CDK construct sets these; locally, set them as the README shows.`);
+  }
+  const data = result.data;
+  return {
+    stateTableName: data[ENV.stateTableName],
+    queueUrls: data[ENV.queueUrls],
+    routes: data[ENV.routes],
+    payloadBucketName: data[ENV.payloadBucketName],
+    prefix: data[ENV.prefix],
+  };
+}

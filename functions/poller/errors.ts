@@ -1,0 +1,129 @@
+// Every way a poll run can fail on the poller's side (lease, offset, page
+// checks, publishing). Bitrix24 call failures keep their own typed errors
+// (functions/bitrix24/errors.ts); the loop reports their `code`. Messages name
+// the source and offsets, never credentials.
+
+/** Base class of the poller's errors. `code` is what reports and metrics show. */
+export class PollerError extends Error {
+  readonly code: string;
+  constructor(message: string, code: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'PollerError';
+    this.code = code;
+  }
+}
+
+/** Another live poller holds the source's lease. Nothing was fetched; the next scheduled run tries again. */
+export class LeaseBusyError extends PollerError {
+  readonly sourceId: string;
+  readonly holder?: string;
+  readonly expiresAt?: number;
+  constructor(fields: { sourceId: string; holder?: string; expiresAt?: number }, options?: ErrorOptions) {
+    const until = fields.expiresAt === undefined ? '' : ` until ${new Date(fields.expiresAt).toISOString()}`;
+    super(
+      `Source "${fields.sourceId}" is being polled by another run (lease held by ${fields.holder ?? 'another owner'}${until}). This run exits without polling; nothing to do unless it persists past the lease expiry.`,
+      'LEASE_BUSY',
+      options,
+    );
+    this.name = 'LeaseBusyError';
+    this.sourceId = fields.sourceId;
+    if (fields.holder !== undefined) this.holder = fields.holder;
+    if (fields.expiresAt !== undefined) this.expiresAt = fields.expiresAt;
+  }
+}
+
+/** The lease was taken over (it expired, another run fenced us out). This run must stop without committing. */
+export class LeaseLostError extends PollerError {
+  readonly sourceId: string;
+  readonly fencingToken: number;
+  readonly currentToken?: number;
+  constructor(fields: { sourceId: string; owner: string; fencingToken: number; currentToken?: number; currentOwner?: string }, options?: ErrorOptions) {
+    super(
+      `Source "${fields.sourceId}": run ${fields.owner} lost its lease (fencing token ${fields.fencingToken}, now ${fields.currentToken === undefined ? 'released' : `${fields.currentToken} held by ${fields.currentOwner ?? 'another owner'}`}). It stopped without committing; the events it published will be fetched again (duplicates, never losses). If this repeats, raise the lease duration above the longest fetch.`,
+      'LEASE_LOST',
+      options,
+    );
+    this.name = 'LeaseLostError';
+    this.sourceId = fields.sourceId;
+    this.fencingToken = fields.fencingToken;
+    if (fields.currentToken !== undefined) this.currentToken = fields.currentToken;
+  }
+}
+
+/** A commit would move the committed offset backwards. Refused: the offset only moves forward. */
+export class OffsetRegressionError extends PollerError {
+  readonly sourceId: string;
+  readonly committedOffset: number;
+  readonly attemptedOffset: number;
+  constructor(fields: { sourceId: string; committedOffset: number; attemptedOffset: number }, options?: ErrorOptions) {
+    super(
+      `Source "${fields.sourceId}": refusing to move the committed offset back from ${fields.committedOffset} to ${fields.attemptedOffset}. The offset only moves forward; the stored offset is untouched.`,
+      'OFFSET_REGRESSION',
+      options,
+    );
+    this.name = 'OffsetRegressionError';
+    this.sourceId = fields.sourceId;
+    this.committedOffset = fields.committedOffset;
+    this.attemptedOffset = fields.attemptedOffset;
+  }
+}
+
+/** A page that breaks the protocol (nextOffset behind the offset sent, ids not increasing integers, missing fields). Rejected whole. */
+export class BadPageError extends PollerError {
+  readonly sourceId: string;
+  readonly offset?: number;
+  readonly problem: string;
+  constructor(fields: { sourceId: string; offset?: number; problem: string }, options?: ErrorOptions) {
+    super(
+      `Source "${fields.sourceId}": rejected the page fetched at offset ${fields.offset ?? '(none)'}: ${fields.problem}. Nothing from it was published or committed; the offset is untouched and the page is fetched again later.`,
+      'BAD_PAGE',
+      options,
+    );
+    this.name = 'BadPageError';
+    this.sourceId = fields.sourceId;
+    if (fields.offset !== undefined) this.offset = fields.offset;
+    this.problem = fields.problem;
+  }
+}
+
+/** Some events of a page could not be put into SQS (after retries). The page is not committed. */
+export class PublishError extends PollerError {
+  readonly failedEventIds: readonly number[];
+  constructor(message: string, failedEventIds: readonly number[], options?: ErrorOptions) {
+    super(
+      `${message} The page was not committed, so its events are fetched and published again on the next run (duplicates are dropped by the FIFO deduplication id). Check the queues exist and the role may sqs:SendMessage / s3:PutObject.`,
+      'PUBLISH_FAILED',
+      options,
+    );
+    this.name = 'PublishError';
+    this.failedEventIds = failedEventIds;
+  }
+}
+
+/** An event's type routes to a queue that is not configured. */
+export class MissingQueueError extends PollerError {
+  constructor(route: string, options?: ErrorOptions) {
+    super(
+      `No queue URL for route "${route}". Add it to QUEUE_URLS (route key → queue URL), including the catch-all "unknown".`,
+      'MISSING_QUEUE',
+      options,
+    );
+    this.name = 'MissingQueueError';
+  }
+}
+
+/** Reading or writing the source's state item failed for a reason other than a lost condition (DynamoDB unreachable, bad item). */
+export class StateStoreError extends PollerError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(`${message} Check the state table exists and the role may read/write it.`, 'STATE_STORE_FAILED', options);
+    this.name = 'StateStoreError';
+  }
+}
+
+/** The Lambda environment or input is incomplete or invalid. */
+export class PollerConfigError extends PollerError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, 'POLLER_CONFIG', options);
+    this.name = 'PollerConfigError';
+  }
+}

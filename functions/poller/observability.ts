@@ -1,0 +1,45 @@
+// Powertools adapters for the poller's logging and metrics ports, plus silent
+// ones for tests and benchmarks. Metrics go out as CloudWatch EMF under the
+// shared namespace with the SourceId dimension.
+import { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
+import { METRICS_NAMESPACE, SOURCE_DIMENSION } from '../shared/observability.js';
+import type { LogFields, PollerLogger, PollerMetrics } from './ports.js';
+
+export const POLLER_SERVICE_NAME = 'b24-poller';
+
+export function powertoolsLogger(logger: Logger = new Logger({ serviceName: POLLER_SERVICE_NAME })): PollerLogger {
+  return {
+    debug: (message: string, fields?: LogFields) => logger.debug(message, fields ?? {}),
+    info: (message: string, fields?: LogFields) => logger.info(message, fields ?? {}),
+    warn: (message: string, fields?: LogFields) => logger.warn(message, fields ?? {}),
+    error: (message: string, fields?: LogFields) => logger.error(message, fields ?? {}),
+  };
+}
+
+/**
+ * Per-source EMF metrics. Metrics without extra dimensions are buffered and
+ * written on flush(); those with extra dimensions (EventType, ErrorCode) are
+ * written at once as single metrics, since one EMF blob has one dimension set.
+ */
+export function powertoolsMetrics(sourceId: string, metrics: Metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: POLLER_SERVICE_NAME })): PollerMetrics {
+  const emit = (name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number, dimensions?: Readonly<Record<string, string>>) => {
+    if (dimensions === undefined || Object.keys(dimensions).length === 0) {
+      metrics.addDimension(SOURCE_DIMENSION, sourceId);
+      metrics.addMetric(name, unit, value);
+      return;
+    }
+    const single = metrics.singleMetric();
+    single.addDimensions({ [SOURCE_DIMENSION]: sourceId, ...dimensions });
+    single.addMetric(name, unit, value);
+  };
+  return {
+    count: (name, value, dimensions) => emit(name, MetricUnit.Count, value, dimensions),
+    milliseconds: (name, value, dimensions) => emit(name, MetricUnit.Milliseconds, value, dimensions),
+    flush: () => metrics.publishStoredMetrics(),
+  };
+}
+
+export const silentLogger: PollerLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+
+export const silentMetrics: PollerMetrics = { count: () => undefined, milliseconds: () => undefined, flush: () => undefined };

@@ -1,0 +1,27 @@
+// The ready-to-deploy stack: the pipeline construct plus outputs that tell
+// the operator where to put each source's credentials.
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { B24EventPipeline, type B24EventPipelineProps } from './b24-event-pipeline.js';
+
+export type B24EventPipelineStackProps = StackProps & B24EventPipelineProps;
+
+export class B24EventPipelineStack extends Stack {
+  readonly pipeline: B24EventPipeline;
+
+  constructor(scope: Construct, id: string, props: B24EventPipelineStackProps) {
+    super(scope, id, props);
+    this.pipeline = new B24EventPipeline(this, 'Pipeline', props);
+    for (const [sourceId, secret] of this.pipeline.secrets) {
+      new CfnOutput(this, `SecretOf-${sourceId}`, { description: `Secrets Manager secret with the credentials of source "${sourceId}"`, value: secret.secretName });
+    }
+    new CfnOutput(this, 'AlarmTopicArn', { description: 'SNS topic of every pipeline alarm', value: this.pipeline.alarmTopic.topicArn });
+    new CfnOutput(this, 'StateTableName', { value: this.pipeline.stateTable.tableName });
+    new CfnOutput(this, 'PayloadBucketName', { value: this.pipeline.payloadBucket.bucketName });
+  }
+}
+
+/** Stack id for a configuration prefix, e.g. "B24EventPipeline-b24". */
+export function stackIdFor(prefix: string): string {
+  return `B24EventPipeline-${prefix}`;
+}

@@ -1,0 +1,448 @@
+// The deployed stack, as `cdk synth` produces it (same createPipelineApp as
+// bin/app.ts, cdk-nag plugin included): every resource kind and the settings
+// that matter. Synthesizes once, with real esbuild bundling, in beforeAll.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Duration } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { POLLER_SERVICE_NAME } from '../../functions/poller/observability.js';
+import { METRICS_NAMESPACE, POLLER_METRICS, SOURCE_DIMENSION } from '../../functions/shared/observability.js';
+import { QUEUE_SETTINGS, deadLetterQueueName, idempotencyTableName, queueName, stateTableName } from '../../functions/shared/topology.js';
+import { createPipelineApp } from '../../lib/app.js';
+import { DEFAULT_CONSUMER_ENTRY, HANDLER_EXPORT, POLLER_ENTRY } from '../../lib/b24-event-pipeline.js';
+import type { B24EventPipelineStack } from '../../lib/b24-event-pipeline-stack.js';
+
+const PREFIX = 'itest';
+const CUSTOM_CONSUMER = resolve('test/infrastructure/fixtures/custom-consumer.ts');
+const pipeline = {
+  prefix: PREFIX,
+  sources: [
+    { id: 'support', kind: 'user', portal: 'example.bitrix24.com', auth: 'webhook' },
+    { id: 'helpdesk-bot', kind: 'bot', portal: 'example.bitrix24.com', auth: 'oauth', botId: 7, mode: 'per-schedule' },
+    { id: 'paused', kind: 'user', portal: 'other.bitrix24.com', auth: 'webhook', enabled: false, secretName: 'custom/paused' },
+  ],
+  staleAfterMinutes: 20,
+  alarmEmail: 'ops@example.com',
+  consumer: { batchSize: 5, maxConcurrency: 3 },
+};
+const USER_ROUTES = ['join-chat', 'message-add', 'message-delete', 'message-update', 'reaction-change'];
+const BOT_ROUTES = ['bot-command-add', 'bot-context-get', 'bot-delete', 'bot-join-chat', 'bot-message-add', 'bot-message-delete', 'bot-message-update', 'bot-reaction-change'];
+const ALL_ROUTES = [...USER_ROUTES, ...BOT_ROUTES, 'unknown'];
+
+type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string; Metadata?: Record<string, unknown> };
+
+let stack: B24EventPipelineStack;
+let assembly: CloudAssembly;
+let template: Template;
+let json: { Resources: Record<string, Resource> };
+let synthMs = 0;
+
+function resourcesOf(type: string): [string, Resource][] {
+  return Object.entries(json.Resources).filter(([, r]) => r.Type === type);
+}
+function logicalIdOf(construct: { node: { defaultChild?: unknown } }): string {
+  return stack.resolve((construct.node.defaultChild as { logicalId: string }).logicalId) as string;
+}
+function lambdaById(id: string): Resource {
+  const r = json.Resources[id];
+  if (r === undefined) throw new Error(`no resource ${id}`);
+  return r;
+}
+function policyStatementsOfRole(roleLogicalId: string): { Action: string | string[]; Resource: unknown; Effect: string; Sid?: string }[] {
+  return resourcesOf('AWS::IAM::Policy')
+    .filter(([, p]) => JSON.stringify(p.Properties.Roles).includes(`"${roleLogicalId}"`))
+    .flatMap(([, p]) => (p.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown; Effect: string }[] }).Statement);
+}
+const asList = <T,>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
+
+beforeAll(() => {
+  const started = performance.now();
+  const built = createPipelineApp({
+    // CDK's own CloudFormation schema validation costs ~20 s here; `cdk synth` runs it.
+    appProps: { context: { pipeline }, builtinCloudFormationValidation: false },
+    pipeline: { consumers: { 'message-add': { entry: CUSTOM_CONSUMER, handler: 'onMessage', timeout: Duration.minutes(2) } } },
+  });
+  stack = built.stack;
+  // Runs the cdk-nag plugin too: synth throws on any unacknowledged finding.
+  assembly = built.app.synth();
+  synthMs = performance.now() - started;
+  json = assembly.getStackArtifact(stack.artifactId).template as typeof json;
+  template = Template.fromJSON(json);
+}, 120_000);
+
+afterAll(() => {
+  if (assembly !== undefined) rmSync(assembly.directory, { recursive: true, force: true });
+});
+
+describe('synth', () => {
+  it('passes cdk-nag AwsSolutionsChecks with zero unacknowledged findings', () => {
+    const report = new AwsSolutionsChecks().validateScope(stack.node.root);
+    expect(report.violations.map((v) => `${v.ruleName} ${v.violatingResources.map((r) => r.constructPath).join(',')}`)).toEqual([]);
+    expect(report.success).toBe(true);
+    const written = JSON.parse(readFileSync(join(assembly.directory, 'validation-report.json'), 'utf8')) as { pluginReports: { violations?: unknown[] }[] };
+    expect(written.pluginReports.flatMap((r) => r.violations ?? [])).toEqual([]);
+    console.info(`synth with bundling + cdk-nag: ${Math.round(synthMs)} ms`);
+  });
+});
+
+describe('storage', () => {
+  it('creates the state and idempotency tables: on demand, PITR, TTL, customer-managed KMS, retained', () => {
+    for (const [name, key, ttl] of [
+      [stateTableName(PREFIX), 'pk', 'expiresAt'],
+      [idempotencyTableName(PREFIX), 'id', 'expiration'],
+    ] as const) {
+      template.hasResource('AWS::DynamoDB::Table', {
+        DeletionPolicy: 'Retain',
+        UpdateReplacePolicy: 'Retain',
+        Properties: {
+          TableName: name,
+          KeySchema: [{ AttributeName: key, KeyType: 'HASH' }],
+          BillingMode: 'PAY_PER_REQUEST',
+          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+          TimeToLiveSpecification: { AttributeName: ttl, Enabled: true },
+          SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: Match.anyValue() },
+          DeletionProtectionEnabled: true,
+        },
+      });
+    }
+    template.resourceCountIs('AWS::DynamoDB::Table', 2);
+    template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+  });
+
+  it('creates a FIFO queue + FIFO DLQ per route (bot and user sources → all routes), KMS, 14 days, redrive after maxReceiveCount', () => {
+    const dlqIds = new Map<string, string>();
+    for (const route of ALL_ROUTES) {
+      const dlq = resourcesOf('AWS::SQS::Queue').find(([, r]) => r.Properties.QueueName === deadLetterQueueName(PREFIX, route));
+      expect(dlq === undefined ? `no DLQ for ${route}` : 'ok').toBe('ok');
+      dlqIds.set(route, dlq?.[0] ?? '');
+      expect(dlq?.[1].Properties).toMatchObject({ FifoQueue: true, MessageRetentionPeriod: QUEUE_SETTINGS.retentionSeconds, KmsMasterKeyId: expect.anything() as unknown });
+    }
+    for (const route of ALL_ROUTES) {
+      const consumerTimeout = route === 'message-add' ? 120 : 60;
+      template.hasResourceProperties('AWS::SQS::Queue', {
+        QueueName: queueName(PREFIX, route),
+        FifoQueue: true,
+        ContentBasedDeduplication: false,
+        MessageRetentionPeriod: QUEUE_SETTINGS.retentionSeconds,
+        VisibilityTimeout: Math.max(QUEUE_SETTINGS.visibilityTimeoutSeconds, 6 * consumerTimeout),
+        KmsMasterKeyId: Match.anyValue(),
+        RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlqIds.get(route), 'Arn'] }, maxReceiveCount: QUEUE_SETTINGS.maxReceiveCount },
+      });
+    }
+    // route queues + DLQs + the scheduler DLQ
+    template.resourceCountIs('AWS::SQS::Queue', 2 * ALL_ROUTES.length + 1);
+  });
+
+  it('gives every queue a TLS-only policy', () => {
+    const queueIds = resourcesOf('AWS::SQS::Queue').map(([id]) => id);
+    const covered = new Set<string>();
+    for (const [, policy] of resourcesOf('AWS::SQS::QueuePolicy')) {
+      const statements = (policy.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement;
+      expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
+      for (const q of policy.Properties.Queues as { Ref: string }[]) covered.add(q.Ref);
+    }
+    expect([...covered].sort()).toEqual([...queueIds].sort());
+  });
+
+  it('creates the claim-check bucket: KMS, public access blocked, TLS only, expiring objects', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: Match.anyValue() }, BucketKeyEnabled: true }] },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ ExpirationInDays: 29, Status: 'Enabled' })]) },
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+  });
+
+  it('creates one placeholder secret per source, KMS-encrypted, named by secretNameOf, with no value in the template', () => {
+    for (const name of [`${PREFIX}/sources/support`, `${PREFIX}/sources/helpdesk-bot`, 'custom/paused']) {
+      template.hasResourceProperties('AWS::SecretsManager::Secret', { Name: name, KmsKeyId: Match.anyValue(), GenerateSecretString: Match.objectLike({ GenerateStringKey: 'replaceMe' }) });
+    }
+    template.resourceCountIs('AWS::SecretsManager::Secret', 3);
+    for (const [, secret] of resourcesOf('AWS::SecretsManager::Secret')) expect(secret.Properties.SecretString).toBeUndefined();
+  });
+});
+
+describe('poller', () => {
+  it('is a Node.js 22 arm64 function with its timeout, reserved concurrency, no async retries and the contract-D environment', () => {
+    const poller = lambdaById(logicalIdOf(stack.pipeline.poller));
+    expect(poller.Properties).toMatchObject({
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      Handler: `index.${HANDLER_EXPORT}`,
+      Timeout: 60,
+      ReservedConcurrentExecutions: 4,
+    });
+    const env = (poller.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(Object.keys(env).sort()).toEqual(
+      ['NODE_OPTIONS', 'PAYLOAD_BUCKET_NAME', 'PIPELINE_PREFIX', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME', 'QUEUE_URLS', 'ROUTES', 'STATE_TABLE_NAME'].sort(),
+    );
+    expect(env.PIPELINE_PREFIX).toBe(PREFIX);
+    expect(env.POWERTOOLS_METRICS_NAMESPACE).toBe(METRICS_NAMESPACE);
+    expect(JSON.parse(env.ROUTES as string)).toMatchObject({ ONIMV2MESSAGEADD: 'message-add', ONIMBOTV2MESSAGEADD: 'bot-message-add' });
+    const queueUrls = JSON.stringify(stack.resolve(env.QUEUE_URLS));
+    for (const route of ALL_ROUTES) expect(queueUrls).toContain(`\\"${route}\\":`);
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 });
+  });
+
+  it('has one schedule per enabled source, every minute, with the validated source as input, retries and a DLQ', () => {
+    const schedules = resourcesOf('AWS::Scheduler::Schedule');
+    expect(schedules).toHaveLength(2);
+    const inputs = schedules.map(([, s]) => {
+      const target = s.Properties.Target as { Input: string; Arn: unknown; RetryPolicy: unknown; DeadLetterConfig: { Arn: unknown } };
+      expect(s.Properties.ScheduleExpression).toBe('rate(1 minute)');
+      expect(target.Arn).toEqual({ 'Fn::GetAtt': [logicalIdOf(stack.pipeline.poller), 'Arn'] });
+      expect(target.RetryPolicy).toEqual({ MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 60 });
+      expect(target.DeadLetterConfig.Arn).toEqual({ 'Fn::GetAtt': [logicalIdOf(stack.pipeline.schedulerDeadLetterQueue), 'Arn'] });
+      return JSON.parse(target.Input) as { source: Record<string, unknown> };
+    });
+    const byId = new Map(inputs.map((i) => [i.source.id, i.source]));
+    expect([...byId.keys()].sort()).toEqual(['helpdesk-bot', 'support']);
+    expect(byId.get('support')).toEqual({
+      id: 'support', kind: 'user', portal: 'example.bitrix24.com', auth: 'webhook', secretName: `${PREFIX}/sources/support`,
+      withUserEvents: false, mode: 'continuous', idleInterval: { minSeconds: 5, maxSeconds: 30 }, pageLimit: 1000, enabled: true,
+    });
+    expect(byId.get('helpdesk-bot')).toMatchObject({ kind: 'bot', botId: 7, mode: 'per-schedule', secretName: `${PREFIX}/sources/helpdesk-bot` });
+  });
+});
+
+describe('consumers', () => {
+  it('has one consumer per route, default entry unless replaced, with the contract-E environment', () => {
+    expect([...stack.pipeline.consumers.keys()].sort()).toEqual([...ALL_ROUTES].sort());
+    for (const [route, fn] of stack.pipeline.consumers) {
+      const props = lambdaById(logicalIdOf(fn)).Properties;
+      expect(props).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Timeout: route === 'message-add' ? 120 : 60 });
+      expect(props.Handler).toBe(route === 'message-add' ? 'index.onMessage' : 'index.handler');
+      const env = (props.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(env.ROUTE).toBe(route);
+      expect(Object.keys(env)).toEqual(expect.arrayContaining(['IDEMPOTENCY_TABLE_NAME', 'STATE_TABLE_NAME', 'PAYLOAD_BUCKET_NAME', 'ROUTE', 'SOURCES']));
+      expect(JSON.parse(env.SOURCES as string)).toEqual([
+        { id: 'support', kind: 'user', portal: 'example.bitrix24.com', auth: 'webhook', secretName: `${PREFIX}/sources/support` },
+        { id: 'helpdesk-bot', kind: 'bot', portal: 'example.bitrix24.com', auth: 'oauth', secretName: `${PREFIX}/sources/helpdesk-bot`, botId: 7 },
+        { id: 'paused', kind: 'user', portal: 'other.bitrix24.com', auth: 'webhook', secretName: 'custom/paused' },
+      ]);
+    }
+  });
+
+  it('reads each route queue with partial batch failures, the configured batch size and maximum concurrency, no batching window', () => {
+    const mappings = resourcesOf('AWS::Lambda::EventSourceMapping');
+    expect(mappings).toHaveLength(ALL_ROUTES.length);
+    for (const [route, queue] of stack.pipeline.queues) {
+      const fnId = logicalIdOf(stack.pipeline.consumers.get(route) ?? queue);
+      const mapping = mappings.find(([, m]) => JSON.stringify(m.Properties.EventSourceArn) === JSON.stringify({ 'Fn::GetAtt': [logicalIdOf(queue), 'Arn'] }));
+      expect(mapping?.[1].Properties).toMatchObject({ FunctionName: { Ref: fnId }, BatchSize: 5, FunctionResponseTypes: ['ReportBatchItemFailures'], ScalingConfig: { MaximumConcurrency: 3 } });
+      expect(mapping?.[1].Properties.MaximumBatchingWindowInSeconds).toBeUndefined();
+    }
+  });
+});
+
+describe('IAM', () => {
+  it('uses no AWS-managed policies', () => {
+    const withManaged = resourcesOf('AWS::IAM::Role').filter(([, role]) => role.Properties.ManagedPolicyArns !== undefined).map(([id]) => id);
+    expect(withManaged).toEqual([]);
+    template.resourceCountIs('AWS::IAM::ManagedPolicy', 0);
+  });
+
+  it('has no wildcard actions and no wildcard resources beyond the acknowledged ones', () => {
+    const bucketArn = JSON.stringify({ 'Fn::GetAtt': [logicalIdOf(stack.pipeline.payloadBucket), 'Arn'] });
+    const pollerArn = JSON.stringify({ 'Fn::GetAtt': [logicalIdOf(stack.pipeline.poller), 'Arn'] });
+    for (const [id, policy] of resourcesOf('AWS::IAM::Policy')) {
+      for (const statement of (policy.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement) {
+        for (const action of asList(statement.Action)) expect(action, `${id} ${action}`).not.toContain('*');
+        for (const resource of asList(statement.Resource)) {
+          const text = JSON.stringify(resource);
+          if (!text.includes('*')) continue;
+          // Only claim-check objects (<bucket>/*) and the poller's versions (grantInvoke) may use a wildcard.
+          const allowed = text === `{"Fn::Join":["",[${bucketArn},"/*"]]}` || text === `{"Fn::Join":["",[${pollerArn},":*"]]}`;
+          expect(allowed, `${id}: ${text}`).toBe(true);
+        }
+      }
+    }
+  });
+
+  it('lets the poller write state, publish to the route queues, write claim checks and read the secrets — nothing else', () => {
+    const statements = policyStatementsOfRole(logicalIdOf(stack.pipeline.poller.role as never));
+    const actions = statements.flatMap((s) => asList(s.Action)).sort();
+    expect(actions).toEqual(
+      [
+        'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem',
+        'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey',
+        'logs:CreateLogStream', 'logs:PutLogEvents',
+        's3:PutObject',
+        'sqs:SendMessage',
+        ...Array.from({ length: 3 }, () => ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']).flat(),
+      ].sort(),
+    );
+    const send = statements.find((s) => asList(s.Action).includes('sqs:SendMessage'));
+    expect(asList(send?.Resource)).toHaveLength(ALL_ROUTES.length);
+  });
+
+  it('lets a consumer use only its idempotency/state items, claim checks, secrets and its own queue', () => {
+    const fn = stack.pipeline.consumers.get('unknown');
+    const statements = policyStatementsOfRole(logicalIdOf(fn?.role as never));
+    const actions = new Set(statements.flatMap((s) => asList(s.Action)));
+    expect(actions).toContain('sqs:ReceiveMessage');
+    expect(actions).toContain('s3:GetObject');
+    expect(actions).not.toContain('sqs:SendMessage');
+    expect(actions).not.toContain('s3:PutObject');
+    const receive = statements.find((s) => asList(s.Action).includes('sqs:ReceiveMessage'));
+    expect(receive?.Resource).toEqual({ 'Fn::GetAtt': [logicalIdOf(stack.pipeline.queues.get('unknown') ?? fn as never), 'Arn'] });
+  });
+
+  it('keeps credentials out of environment variables', () => {
+    for (const [, fn] of resourcesOf('AWS::Lambda::Function')) {
+      const text = JSON.stringify(fn.Properties.Environment ?? {});
+      expect(text).not.toMatch(/webhookUrl|clientSecret|refreshToken|botToken|\/rest\/\d+\//i);
+    }
+  });
+});
+
+describe('alarms and dashboard', () => {
+  const topicRef = (): unknown => ({ Ref: logicalIdOf(stack.pipeline.alarmTopic) });
+
+  it('sends alarms to a KMS-encrypted, TLS-only topic with the configured e-mail', () => {
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+    const alarms = resourcesOf('AWS::CloudWatch::Alarm');
+    expect(alarms.length).toBeGreaterThan(0);
+    expect(alarms.filter(([, a]) => JSON.stringify(a.Properties.AlarmActions) !== JSON.stringify([topicRef()])).map(([id]) => id)).toEqual([]);
+  });
+
+  it('alarms on staleness of every enabled source: no PollSucceeded for staleAfterMinutes, missing data breaching', () => {
+    for (const sourceId of ['support', 'helpdesk-bot']) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: `${PREFIX}-stale-${sourceId}`,
+        Namespace: METRICS_NAMESPACE,
+        MetricName: POLLER_METRICS.pollSucceeded,
+        Dimensions: Match.arrayEquals([
+          { Name: SOURCE_DIMENSION, Value: sourceId },
+          { Name: 'service', Value: POLLER_SERVICE_NAME },
+        ]),
+        Statistic: 'Sum',
+        Period: 60,
+        EvaluationPeriods: 20,
+        DatapointsToAlarm: 20,
+        Threshold: 1,
+        ComparisonOperator: 'LessThanThreshold',
+        TreatMissingData: 'breaching',
+      });
+    }
+    expect(resourcesOf('AWS::CloudWatch::Alarm').filter(([, a]) => a.Properties.MetricName === POLLER_METRICS.pollSucceeded)).toHaveLength(2);
+  });
+
+  it('alarms on every DLQ, the oldest message of every queue, poller errors, lease conflicts and auth failures', () => {
+    const names = resourcesOf('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties.AlarmName as string);
+    for (const route of ALL_ROUTES) {
+      expect(names).toContain(`${PREFIX}-dlq-not-empty-${route}`);
+      expect(names).toContain(`${PREFIX}-oldest-message-${route}`);
+    }
+    expect(names).toContain(`${PREFIX}-scheduler-dlq-not-empty`);
+    expect(names).toContain(`${PREFIX}-poller-function-errors`);
+    for (const sourceId of ['support', 'helpdesk-bot']) {
+      for (const kind of ['poller-errors', 'lease-conflicts', 'auth-failures']) expect(names).toContain(`${PREFIX}-${kind}-${sourceId}`);
+    }
+    expect(names.some((n) => n.endsWith('-paused'))).toBe(false);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: `${PREFIX}-dlq-not-empty-unknown`,
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalIdOf(stack.pipeline.deadLetterQueues.get('unknown') ?? stack), 'QueueName'] } }],
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: `${PREFIX}-auth-failures-support`, MetricName: POLLER_METRICS.authFailures, Namespace: METRICS_NAMESPACE });
+    // PollerErrors exists only per ErrorCode: summed per source with a Metrics Insights query.
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: `${PREFIX}-poller-errors-support`,
+      Metrics: [
+        Match.objectLike({
+          Expression: `SELECT SUM(PollerErrors) FROM SCHEMA("${METRICS_NAMESPACE}", ErrorCode, service, SourceId) WHERE service = '${POLLER_SERVICE_NAME}' AND SourceId = 'support'`,
+          Period: 300,
+          ReturnData: true,
+        }),
+      ],
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: `${PREFIX}-oldest-message-unknown`, MetricName: 'ApproximateAgeOfOldestMessage', Threshold: 900 });
+  });
+
+  it('has a dashboard', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: `${PREFIX}-event-pipeline` });
+  });
+
+  it('writes logs to a log group per function with a retention', () => {
+    const fns = resourcesOf('AWS::Lambda::Function');
+    template.resourceCountIs('AWS::Logs::LogGroup', fns.length);
+    expect(fns.filter(([, fn]) => (fn.Properties.LoggingConfig as { LogGroup?: unknown } | undefined)?.LogGroup === undefined).map(([id]) => id)).toEqual([]);
+    template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+});
+
+describe('bundled code', () => {
+  function bundleOf(fn: { node: { defaultChild?: unknown } }): { dir: string; sources: string[] } {
+    const props = lambdaById(logicalIdOf(fn)).Properties as { Code: { S3Key: unknown } };
+    const key = JSON.stringify(stack.resolve(props.Code.S3Key));
+    const hash = /([0-9a-f]{64})\.zip/.exec(key)?.[1];
+    if (hash === undefined) throw new Error(`no asset hash in ${key}`);
+    const dir = join(assembly.directory, `asset.${hash}`);
+    const map = JSON.parse(readFileSync(join(dir, 'index.mjs.map'), 'utf8')) as { sources: string[] };
+    return { dir, sources: map.sources.map((s) => s.replaceAll('\\', '/')) };
+  }
+  /**
+   * Loads bundles the way Lambda does: a fresh Node.js 22 process, ESM import,
+   * none of the pipeline's environment set. Returns typeof of the named export
+   * of each bundle.
+   */
+  const exportTypes = (bundles: readonly { dir: string; exportName: string }[]): string[] => {
+    const script = `const out = [];
+for (const [url, name] of ${JSON.stringify(bundles.map((b) => [pathToFileURL(join(b.dir, 'index.mjs')).href, b.exportName]))}) out.push(typeof (await import(url))[name]);
+console.log(JSON.stringify(out));`;
+    const stdout = execFileSync(process.execPath, ['--input-type=module', '-e', script], { env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8', timeout: 30_000 });
+    return JSON.parse(stdout.trim().split('\n').at(-1) ?? '[]') as string[];
+  };
+
+  it('bundles the very entry modules the integration tests import: functions/poller/handler.ts and functions/consumers/default-handler.ts', () => {
+    expect(POLLER_ENTRY).toBe(resolve('functions/poller/handler.ts'));
+    expect(DEFAULT_CONSUMER_ENTRY).toBe(resolve('functions/consumers/default-handler.ts'));
+    expect(existsSync(POLLER_ENTRY)).toBe(true);
+    expect(existsSync(DEFAULT_CONSUMER_ENTRY)).toBe(true);
+
+    const poller = bundleOf(stack.pipeline.poller);
+    expect(poller.sources.some((s) => s.endsWith('functions/poller/handler.ts'))).toBe(true);
+
+    const consumer = bundleOf(stack.pipeline.consumers.get('unknown') ?? stack);
+    expect(consumer.sources.some((s) => s.endsWith('functions/consumers/default-handler.ts'))).toBe(true);
+
+    const custom = bundleOf(stack.pipeline.consumers.get('message-add') ?? stack);
+    expect(custom.sources.some((s) => s.endsWith('test/infrastructure/fixtures/custom-consumer.ts'))).toBe(true);
+    expect(
+      exportTypes([
+        { dir: poller.dir, exportName: HANDLER_EXPORT },
+        { dir: consumer.dir, exportName: HANDLER_EXPORT },
+        { dir: custom.dir, exportName: 'onMessage' },
+      ]),
+    ).toEqual(['function', 'function', 'function']);
+
+    // Every default consumer shares one bundle; the SDK is bundled (pinned), not taken from the runtime.
+    const defaults = [...stack.pipeline.consumers].filter(([route]) => route !== 'message-add').map(([, fn]) => bundleOf(fn).dir);
+    expect(new Set(defaults).size).toBe(1);
+    expect(poller.sources.some((s) => s.includes('node_modules/@aws-sdk/client-sqs/'))).toBe(true);
+    console.info(
+      `bundle sizes: poller ${statSync(join(poller.dir, 'index.mjs')).size} B (+map ${statSync(join(poller.dir, 'index.mjs.map')).size} B), default consumer ${statSync(join(consumer.dir, 'index.mjs')).size} B`,
+    );
+  });
+
+  it('the integration-tested modules export a handler function', async () => {
+    const pollerModule = (await import(POLLER_ENTRY)) as Record<string, unknown>;
+    const consumerModule = (await import(DEFAULT_CONSUMER_ENTRY)) as Record<string, unknown>;
+    expect(typeof pollerModule[HANDLER_EXPORT]).toBe('function');
+    expect(typeof consumerModule[HANDLER_EXPORT]).toBe('function');
+  });
+});

@@ -1,0 +1,165 @@
+// Portal faults over real HTTP: rate-limit storms, 5xx bursts, timeouts,
+// connection resets, malformed and HTML bodies, OPERATION_TIME_LIMIT, and bad
+// pages. Nothing is lost, the offset never regresses, errors are logged by code.
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pollSource, sourceStateKey, type PollerDependencies, type PollReport } from '../../../functions/poller/index.js';
+import type { SourceConfig } from '../../../functions/shared/config.js';
+import type { RawBitrixEvent } from '../../../functions/shared/event-types.js';
+import { drainQueues, offsetViolations, startRig, type Reader, type Rig } from './harness.js';
+
+const GET = 'im.v2.Event.get';
+
+/** Records every offset committed through the real store. */
+function recordCommits(deps: PollerDependencies, into: number[]): PollerDependencies {
+  return {
+    ...deps,
+    state: {
+      acquire: (i) => deps.state.acquire(i),
+      renew: (l, i) => deps.state.renew(l, i),
+      markSubscribed: (l, i) => deps.state.markSubscribed(l, i),
+      release: (l, i) => deps.state.release(l, i),
+      commit: async (l, i) => {
+        const lease = await deps.state.commit(l, i);
+        into.push(i.nextOffset);
+        return lease;
+      },
+    },
+  };
+}
+
+async function runUntilDrained(rig: Rig, source: SourceConfig, reader: Reader, commits: number[], maxRuns = 20): Promise<PollReport[]> {
+  const reports: PollReport[] = [];
+  for (let run = 0; run < maxRuns; run += 1) {
+    const deps = recordCommits(rig.deps(source, reader, { retryDelayMs: 500, rateLimitBackoffMs: 1_000 }), commits);
+    const report = await pollSource(deps, source, { deadline: rig.time.now() + 120_000, mode: 'per-schedule', ownerId: `run-${run}` });
+    reports.push(report);
+    if (report.stoppedBecause === 'drained' && rig.sim.pendingEvents({ userId: reader.userId }).length <= source.pageLimit) break;
+    rig.time.advance(60_000);
+  }
+  return reports;
+}
+
+function expectNothingLostAndMonotonic(rig: Rig, reader: Reader, source: SourceConfig, queuedIds: Set<number>, commits: number[]): void {
+  const emitted = rig.sim.emittedEvents({ userId: reader.userId }).map((e) => e.eventId);
+  expect(emitted.filter((id) => !queuedIds.has(id))).toEqual([]);
+  expect(commits).toEqual([...commits].sort((a, b) => a - b));
+  const sent = rig.sim.calls.filter((c) => c.method === GET && c.userId === reader.userId && c.offset !== undefined).map((c) => c.offset ?? 0);
+  expect(sent).toEqual([...sent].sort((a, b) => a - b));
+  expect(offsetViolations(rig, reader.userId)).toEqual([]);
+  // error logs carry codes and redacted messages, never the webhook's secret code
+  const webhookCode = new URL(reader.webhookUrl).pathname.split('/')[3] ?? '';
+  expect(webhookCode.length).toBeGreaterThan(4);
+  expect(JSON.stringify(rig.logger.lines)).not.toContain(webhookCode);
+  expect(rig.logger.lines.some((l) => l.level === 'warn' && l.fields.sourceId === source.id) || commits.length > 0).toBe(true);
+}
+
+describe('faults from the portal', () => {
+  let rig: Rig;
+  beforeAll(async () => {
+    rig = await startRig({ clientMaxAttempts: 2, headersTimeoutMs: 300 });
+  });
+  afterAll(async () => {
+    await rig.stop();
+  });
+
+  it('5xx bursts, resets, timeouts, malformed and HTML bodies, OPERATION_TIME_LIMIT: nothing lost, offset monotonic, errors logged by code', async () => {
+    const reader = rig.reader();
+    const source = rig.source({ pageLimit: 8 });
+    rig.sim.subscribe(reader.userId);
+    rig.sim.activity.generate({ userId: reader.userId }, 40);
+    const faults = [
+      { kind: 'error', status: 500, code: 'INTERNAL_SERVER_ERROR', times: 3 },
+      { kind: 'reset', times: 2 },
+      { kind: 'malformed', times: 2 },
+      { kind: 'html', times: 1 },
+      { kind: 'latency', ms: 1_000, times: 2 },
+      { kind: 'operation-time-limit', resetInSeconds: 7, times: 2 },
+      { kind: 'error', status: 503, code: 'QUERY_LIMIT_EXCEEDED', times: 4 },
+    ] as const;
+    const commits: number[] = [];
+    // a few good pages, then each fault kind in turn
+    await runUntilDrained(rig, source, reader, commits, 1);
+    for (const fault of faults) {
+      rig.sim.activity.generate({ userId: reader.userId }, 10);
+      rig.sim.faults.inject({ method: GET, ...fault });
+      await runUntilDrained(rig, source, reader, commits);
+    }
+
+    const queued = new Set((await drainQueues(rig)).filter((m) => m.body.sourceId === source.id).map((m) => m.eventId));
+    expectNothingLostAndMonotonic(rig, reader, source, queued, commits);
+    const codes = new Set(rig.logger.codes());
+    for (const code of ['INTERNAL_SERVER_ERROR', 'MALFORMED_RESPONSE', 'OPERATION_TIME_LIMIT', 'QUERY_LIMIT_EXCEEDED']) expect(codes).toContain(code);
+    expect(codes.size).toBeGreaterThanOrEqual(6); // + the network reset and timeout codes
+    expect(rig.sim.faults.injectedCount).toBe(faults.reduce((n, f) => n + f.times, 0));
+  });
+
+  it('bad pages are rejected with a clear error and the offset untouched', async () => {
+    const reader = rig.reader();
+    const source = rig.source({ pageLimit: 5 });
+    rig.sim.subscribe(reader.userId);
+    rig.sim.activity.generate({ userId: reader.userId }, 12);
+    const commits: number[] = [];
+    await runUntilDrained(rig, source, reader, commits, 1);
+    const key = { pk: { S: sourceStateKey(source.id) } };
+    const before = (await rig.aws.dynamoDb.send(new GetItemCommand({ TableName: rig.pipeline.stateTableName, Key: key, ConsistentRead: true }))).Item?.committedOffset?.N;
+    expect(before).toBeDefined();
+
+    const corruptions: Array<(page: { events: readonly RawBitrixEvent[]; nextOffset: number; hasMore: boolean }) => unknown> = [
+      (page) => ({ ...page, nextOffset: Number(before) - 3 }),
+      (page) => ({ ...page, events: page.events.map((e, i) => (i === 0 ? { ...e, eventId: 'abc' } : e)) }),
+      (page) => ({ ...page, events: page.events.map((e, i) => (i === 1 ? { eventId: e.eventId, type: e.type, data: e.data } : e)) }),
+    ];
+    for (const corrupt of corruptions) {
+      rig.sim.activity.generate({ userId: reader.userId }, 3);
+      const deps = rig.deps(source, reader, { maxConsecutiveFailures: 1 });
+      const bad: PollerDependencies = {
+        ...deps,
+        events: { portal: deps.events.portal, subscribe: (o) => deps.events.subscribe(o), fetch: async (offset, o) => corrupt(await deps.events.fetch(offset, o)) as never },
+      };
+      const report = await pollSource(bad, source, { deadline: rig.time.now() + 60_000, mode: 'per-schedule' });
+      expect(report).toMatchObject({ stoppedBecause: 'fatal-error', errorCode: 'BAD_PAGE', eventsPublished: 0 });
+      const after = (await rig.aws.dynamoDb.send(new GetItemCommand({ TableName: rig.pipeline.stateTableName, Key: key, ConsistentRead: true }))).Item?.committedOffset?.N;
+      expect(after).toBe(before);
+    }
+    const messages = rig.logger.lines.filter((l) => l.fields.errorCode === 'BAD_PAGE').map((l) => String(l.fields.errorMessage));
+    expect(messages.some((m) => m.includes('behind the offset sent'))).toBe(true);
+    expect(messages.some((m) => m.includes('eventId abc is not a positive integer'))).toBe(true);
+    expect(messages.some((m) => m.includes('date is missing'))).toBe(true);
+
+    await runUntilDrained(rig, source, reader, commits);
+    const queued = new Set((await drainQueues(rig)).filter((m) => m.body.sourceId === source.id).map((m) => m.eventId));
+    expectNothingLostAndMonotonic(rig, reader, source, queued, commits);
+  });
+});
+
+describe('rate-limit storm', () => {
+  let rig: Rig;
+  beforeAll(async () => {
+    rig = await startRig({ rateLimit: { drainPerSecond: 2, maxQueued: 5 }, clientMaxAttempts: 1 });
+  });
+  afterAll(async () => {
+    await rig.stop();
+  });
+
+  it('backs off on QUERY_LIMIT_EXCEEDED while another caller floods the portal, and loses nothing', async () => {
+    const reader = rig.reader();
+    const noisy = rig.reader();
+    const source = rig.source({ pageLimit: 10 });
+    rig.sim.subscribe(reader.userId);
+    rig.sim.activity.generate({ userId: reader.userId }, 60);
+    const commits: number[] = [];
+
+    for (let storm = 0; storm < 3; storm += 1) {
+      await Promise.allSettled(Array.from({ length: 12 }, () => noisy.client.getEvents({ limit: 1 })));
+      await runUntilDrained(rig, source, reader, commits, 3);
+    }
+    await runUntilDrained(rig, source, reader, commits);
+
+    const limited = rig.sim.calls.filter((c) => c.userId === reader.userId && c.errorCode === 'QUERY_LIMIT_EXCEEDED');
+    expect(limited.length).toBeGreaterThan(0);
+    expect(rig.logger.codes()).toContain('QUERY_LIMIT_EXCEEDED');
+    const queued = new Set((await drainQueues(rig)).filter((m) => m.body.sourceId === source.id).map((m) => m.eventId));
+    expectNothingLostAndMonotonic(rig, reader, source, queued, commits);
+  });
+});

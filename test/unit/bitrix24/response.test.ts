@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import {
+  AccessDeniedError,
+  Bitrix24ApiError,
+  BotError,
+  ExpiredTokenError,
+  InvalidRequestError,
+  MalformedResponseError,
+  MethodNotFoundError,
+  NoAuthFoundError,
+  OperationTimeLimitError,
+  OverloadLimitError,
+  PortalDeletedError,
+  QueryLimitExceededError,
+  ServerError,
+} from '../../../functions/bitrix24/errors.js';
+import { interpretRestResponse, validateEventPage } from '../../../functions/bitrix24/response.js';
+
+const interpret = (status: number, body: string) =>
+  interpretRestResponse({ method: 'im.v2.Event.get', status, body, redact: (t) => t.replaceAll('sekret', '[REDACTED]') });
+
+function errorOf(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a throw');
+}
+
+const event = (eventId: number, extra: Record<string, unknown> = {}) => ({ eventId, type: 'ONIMV2MESSAGEADD', date: '2025-01-15T10:30:00+02:00', data: {}, ...extra });
+
+describe('interpretRestResponse', () => {
+  it.each([
+    [503, 'QUERY_LIMIT_EXCEEDED', QueryLimitExceededError, 'rate-limit', true],
+    [429, 'OPERATION_TIME_LIMIT', OperationTimeLimitError, 'operation-limit', true],
+    [500, 'INTERNAL_SERVER_ERROR', ServerError, 'server', true],
+    [500, 'ERROR_UNEXPECTED_ANSWER', ServerError, 'server', true],
+    [503, 'OVERLOAD_LIMIT', OverloadLimitError, 'overload', false],
+    [401, 'NO_AUTH_FOUND', NoAuthFoundError, 'auth', false],
+    [401, 'expired_token', ExpiredTokenError, 'auth', false],
+    [403, 'ACCESS_DENIED', AccessDeniedError, 'permission', false],
+    [403, 'INVALID_CREDENTIALS', AccessDeniedError, 'permission', false],
+    [403, 'insufficient_scope', AccessDeniedError, 'permission', false],
+    [403, 'user_access_error', AccessDeniedError, 'permission', false],
+    [400, 'INVALID_REQUEST', InvalidRequestError, 'config', false],
+    [500, 'PORTAL_DELETED', PortalDeletedError, 'portal-gone', false],
+    [404, 'ERROR_METHOD_NOT_FOUND', MethodNotFoundError, 'config', false],
+    [400, 'BOT_NOT_FOUND', BotError, 'bot', false],
+    [400, 'BOT_OWNERSHIP_ERROR', BotError, 'bot', false],
+    [400, 'USER_NOT_SUBSCRIBED', BotError, 'bot', false],
+    [400, 'SOMETHING_NEW', Bitrix24ApiError, 'api', false],
+    [502, 'SOMETHING_NEW', ServerError, 'server', true],
+  ] as const)('maps HTTP %i %s to its typed error', (status, code, type, kind, retryable) => {
+    const error = errorOf(() => interpret(status, JSON.stringify({ error: code, error_description: 'about sekret' })));
+    expect(error).toBeInstanceOf(type);
+    expect(error).toMatchObject({ code, kind, retryable, httpStatus: status, method: 'im.v2.Event.get' });
+    expect(String((error as Error).message)).not.toContain('sekret');
+  });
+
+  it('reads operating_reset_at from an OPERATION_TIME_LIMIT answer', () => {
+    const error = errorOf(() => interpret(429, JSON.stringify({ error: 'OPERATION_TIME_LIMIT', time: { operating_reset_at: 1_700_000_100 } })));
+    expect((error as OperationTimeLimitError).resetAt).toBe(1_700_000_100_000);
+  });
+
+  it('treats a proxy HTML 502 as a retryable server error', () => {
+    const error = errorOf(() => interpret(502, '<html><body>Bad Gateway</body></html>'));
+    expect(error).toBeInstanceOf(ServerError);
+    expect(error).toMatchObject({ code: 'HTTP_502', retryable: true });
+  });
+
+  it.each([
+    [200, '<html>login</html>', 'body'],
+    [200, '{"result":', 'body'],
+    [200, '', 'body'],
+    [200, '[1,2]', 'body'],
+    [200, '{"time":{}}', 'result'],
+    [404, '<html>not found</html>', 'body'],
+  ])('rejects HTTP %i %j as MalformedResponseError naming %s', (status, body, field) => {
+    const error = errorOf(() => interpret(status, body));
+    expect(error).toBeInstanceOf(MalformedResponseError);
+    expect((error as MalformedResponseError).field).toBe(field);
+  });
+
+  it('returns result and time of a good answer, ignoring extra fields', () => {
+    expect(interpret(200, JSON.stringify({ result: true, time: { duration: 1 }, extra: 1 }))).toEqual({ result: true, time: { duration: 1 } });
+  });
+});
+
+describe('validateEventPage', () => {
+  const page = (events: unknown[], nextOffset: unknown, hasMore: unknown = false) => ({ events, nextOffset, hasMore, unknownField: 'fine' });
+
+  it('accepts a valid page and drops unknown event fields', () => {
+    const result = validateEventPage(page([event(5, { extra: true }), event(7)], 8), 'im.v2.Event.get', 5);
+    expect(result).toEqual({ events: [event(5), event(7)], nextOffset: 8, hasMore: false });
+  });
+
+  it('accepts an empty page with no offset sent', () => {
+    expect(validateEventPage(page([], 0), 'im.v2.Event.get', undefined)).toEqual({ events: [], nextOffset: 0, hasMore: false });
+  });
+
+  it.each([
+    ['result not an object', 'x', 'result'],
+    ['events missing', { nextOffset: 1, hasMore: false }, 'result.events'],
+    ['event not an object', page([1], 2), 'result.events[0]'],
+    ['eventId a string', page([event(5, { eventId: '5' })], 6), 'result.events[0].eventId'],
+    ['eventId zero', page([event(0)], 1), 'result.events[0].eventId'],
+    ['eventId unsafe', page([event(2 ** 60)], 1), 'result.events[0].eventId'],
+    ['eventId fractional', page([event(5.5)], 6), 'result.events[0].eventId'],
+    ['ids not increasing', page([event(6), event(6)], 7), 'result.events[1].eventId'],
+    ['id below offset', page([event(3)], 10), 'result.events[0].eventId'],
+    ['empty type', page([event(5, { type: '' })], 6), 'result.events[0].type'],
+    ['date missing', page([{ eventId: 5, type: 'X', data: {} }], 6), 'result.events[0].date'],
+    ['data missing', page([{ eventId: 5, type: 'X', date: 'd' }], 6), 'result.events[0].data'],
+    ['nextOffset string', page([], '6'), 'result.nextOffset'],
+    ['nextOffset behind offset', page([], 4), 'result.nextOffset'],
+    ['nextOffset not past last id', page([event(5), event(9)], 9), 'result.nextOffset'],
+    ['hasMore missing', { events: [], nextOffset: 5 }, 'result.hasMore'],
+  ])('rejects %s', (_label, result, field) => {
+    const error = errorOf(() => validateEventPage(result, 'im.v2.Event.get', 5));
+    expect(error).toBeInstanceOf(MalformedResponseError);
+    expect((error as MalformedResponseError).field).toBe(field);
+    expect((error as Error).message).toContain(field);
+  });
+});
