@@ -33,7 +33,6 @@ import { FlowStats, eventDateMs } from './flow-stats.js';
 import { startSqsEventSource } from './lambda-sqs-event-source.js';
 import { type SqsBatchHandler, observeBitrix24Client, observeConsumerHandler, observeSqsPublishes } from './observers.js';
 import { type ProvisionedPipeline, provisionLocalPipeline } from './provision.js';
-import { escapeAstralCharactersForEmulator } from './sqs-compat.js';
 
 export interface RuntimeSourceInput {
   readonly source: SourceConfig;
@@ -190,8 +189,6 @@ export async function startPipelineRuntime(options: PipelineRuntimeOptions): Pro
   const pollerSqs = createLocalSqsClient(endpoints);
   const stats = new FlowStats();
   observeSqsPublishes(pollerSqs, (facts) => stats.recordPublished(facts.type));
-  escapeAstralCharactersForEmulator(pollerSqs);
-  escapeAstralCharactersForEmulator(sqs);
 
   const consumerStops: Array<() => Promise<void>> = [];
   const stopSignal = new StopSignal();

@@ -68,6 +68,6 @@ export function createPollerDependencies(input: CreatePollerDependenciesInput): 
     now: input.now ?? Date.now,
     sleep,
     routes: input.routes,
-    tuning: { ...DEFAULT_TUNING, ...input.tuning },
+    tuning: { ...DEFAULT_TUNING, drainIntervalMs: input.source.drainIntervalSeconds * 1000, ...input.tuning },
   };
 }

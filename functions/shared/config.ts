@@ -38,6 +38,12 @@ export const sourceConfigSchema = z
     /** `continuous`: poll until shortly before the Lambda deadline; `per-schedule`: drain once and exit. @default continuous */
     mode: z.enum(['continuous', 'per-schedule']).default('continuous'),
     idleInterval: idleIntervalSchema.default({ minSeconds: 5, maxSeconds: 30 }),
+    /**
+     * Minimum seconds between Event.get calls while `hasMore`, 0.2–10. Bitrix24 asks for ≥ 2 s, which caps a
+     * drain at 500 events/s; set it to 1/rate of your plan (0.5 standard, 0.2 Enterprise) to drain a backlog
+     * at the API ceiling. @default 2
+     */
+    drainIntervalSeconds: z.number().min(0.2).max(10).default(2),
     /** Events per Event.get call, 1–1000. @default 1000 */
     pageLimit: z.number().int().min(1).max(1000).default(1000),
     /** A disabled source keeps its state and queues but is not scheduled. @default true */

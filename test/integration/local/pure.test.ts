@@ -7,7 +7,6 @@ import { envelopeFacts } from '../../../functions/local/observers.js';
 import { portalSettingsFromEnv } from '../../../functions/local/portal-env.js';
 import { renderFrame, renderPlainLine } from '../../../functions/local/progress-view.js';
 import { formatSummary, summarizeRun } from '../../../functions/local/run-summary.js';
-import { escapeAstralInJson } from '../../../functions/local/sqs-compat.js';
 
 describe('percentile', () => {
   it('uses the nearest rank', () => {
@@ -59,18 +58,6 @@ describe('progress view', () => {
     expect(lines[2]).toMatch(/^ONIMV2MESSAGEADD\s+2\s+1\s+1\s+1\.5 s$/);
     expect(lines.join('\n')).toContain('source s · offset 2 · lease me (expires in 20.0 s)');
     expect(renderPlainLine(frame)).toBe('[2.0 s] · polled 2 · published 1 · consumed 1 · age p50 1.5 s · s@2 lease me · waiting 1 DLQ 0');
-  });
-});
-
-describe('escapeAstralInJson', () => {
-  it('escapes emoji so fauxqs accepts the body, keeping the same JSON value', () => {
-    const body = JSON.stringify({ text: 'Thanks! 👍 ok' });
-
-    const escaped = escapeAstralInJson(body);
-
-    expect(escaped).toBe('{"text":"Thanks! \\ud83d\\udc4d ok"}');
-    expect(JSON.parse(escaped)).toEqual(JSON.parse(body));
-    expect(escapeAstralInJson('not json 👍')).toBe('not json 👍');
   });
 });
 
