@@ -4,6 +4,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { s3ClientConfig } from '../shared/aws-client-config.js';
 import { bitrix24ClientFactory } from './bitrix24-from-env.js';
 import { type ConsumerHandler, type ConsumerHandlers, createConsumerHandler } from './consumer-handler.js';
 import { readConsumerEnvironment } from './consumer-env.js';
@@ -47,7 +48,7 @@ export function createConsumerHandlerFromEnv(handlers: ConsumerHandlers, options
     runOnce,
     logger,
     metrics: options.metrics ?? powertoolsConsumerMetrics(),
-    payloads: s3PayloadStore(options.s3 ?? new S3Client({})),
+    payloads: s3PayloadStore(options.s3 ?? new S3Client(s3ClientConfig())),
     clientFactory:
       options.clientFactory ??
       bitrix24ClientFactory({ sources: env.sources, prefix: env.prefix, stateTableName: env.stateTableName, dynamoDb: dynamo, logger }),

@@ -9,6 +9,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { s3ClientConfig, sqsClientConfig } from '../shared/aws-client-config.js';
 import {
   DynamoDbTokenStore,
   createBitrix24Client,
@@ -62,8 +63,8 @@ export function createPollerHandler(options: PollerHandlerOptions = {}): (event:
     container ??= {
       env: readPollerEnvironment((options.env ?? (() => process.env))()),
       dynamoDb: options.dynamoDb ?? new DynamoDBClient({}),
-      sqs: options.sqs ?? new SQSClient({}),
-      s3: options.s3 ?? new S3Client({}),
+      sqs: options.sqs ?? new SQSClient(sqsClientConfig()),
+      s3: options.s3 ?? new S3Client(s3ClientConfig()),
       secrets: options.secrets ?? createSecretReader(),
       logger: options.logger ?? new Logger({ serviceName: POLLER_SERVICE_NAME }),
       metrics: options.metrics ?? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: POLLER_SERVICE_NAME }),

@@ -1,0 +1,57 @@
+// The handler's own SDK clients (what runs in Lambda), pointed at the
+// emulators only through the SDK's standard endpoint variables: publishing
+// and claim-check storage must reach the overridden endpoint, not the queue
+// URL's host (fauxqs names one that does not resolve).
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSecretReader } from '../../../functions/bitrix24/index.js';
+import { createPollerHandler } from '../../../functions/poller/handler.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../functions/local/aws-emulators.js';
+import { ENV } from '../../../functions/shared/observability.js';
+import { rigEndpoints } from '../../setup/rig.js';
+import { drainQueues, startRig, type Rig } from './harness.js';
+
+let rig: Rig;
+beforeAll(async () => {
+  rig = await startRig();
+  const endpoints = rigEndpoints();
+  Object.assign(process.env, {
+    AWS_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamoDbEndpoint,
+    AWS_ENDPOINT_URL_SQS: endpoints.sqsEndpoint,
+    AWS_ENDPOINT_URL_S3: endpoints.sqsEndpoint,
+  });
+});
+afterAll(async () => {
+  await rig.stop();
+});
+
+describe('poller handler with its default SDK clients', () => {
+  it('publishes through an endpoint given by AWS_ENDPOINT_URL_SQS', async () => {
+    const reader = rig.reader();
+    rig.sim.subscribe(reader.userId);
+    const emitted = rig.sim.activity.generate({ userId: reader.userId }, 5);
+    const handler = createPollerHandler({
+      env: () => ({
+        [ENV.stateTableName]: rig.pipeline.stateTableName,
+        [ENV.queueUrls]: JSON.stringify(rig.pipeline.queueUrls),
+        [ENV.routes]: JSON.stringify(rig.pipeline.routes),
+        [ENV.payloadBucketName]: rig.pipeline.payloadBucketName,
+        [ENV.prefix]: rig.pipeline.prefix,
+      }),
+      secrets: createSecretReader({ fetch: () => Promise.resolve(JSON.stringify({ webhookUrl: reader.webhookUrl })) }),
+      logger: new Logger({ serviceName: 'poller-test', logLevel: 'ERROR' }),
+      metrics: new Metrics({ namespace: 'Test', serviceName: 'poller-test', singleMetric: false }),
+    });
+    const source = { id: 'default-clients', kind: 'user', portal: rig.sim.portalHost, auth: 'webhook', mode: 'per-schedule' } as const;
+
+    const report = await handler({ source }, { getRemainingTimeInMillis: () => 60_000, awsRequestId: 'req-1' });
+
+    expect(report).toMatchObject({ stoppedBecause: 'drained', eventsPublished: 5 });
+    const ids = new Set((await drainQueues(rig)).filter((m) => m.body.sourceId === 'default-clients').map((m) => m.eventId));
+    expect(emitted.every((e) => ids.has(e.eventId))).toBe(true);
+  });
+});
