@@ -108,6 +108,7 @@ async function status(target: PipelineTarget, now: number): Promise<Output> {
         `offset ${s.committedOffset ?? '–'}`,
         lease,
         `last poll ${s.lastPollAt === undefined ? 'never' : `${formatMs(now - s.lastPollAt)} ago`}`,
+        `oldest event age ${s.oldestEventAgeMs === undefined ? '–' : formatMs(s.oldestEventAgeMs)}`,
         `subscribed ${s.subscribed ? 'yes' : 'no'}`,
         `events ${s.eventsTotal ?? 0}`,
       ].join(' · '),

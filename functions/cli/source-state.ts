@@ -15,6 +15,8 @@ export interface SourceStateView {
   readonly fencingToken?: number;
   /** Last commit of a page (ms epoch). */
   readonly lastPollAt?: number;
+  /** Age of the oldest event in the last page polled (0 when it was empty): how far behind the source was, in ms. */
+  readonly oldestEventAgeMs?: number;
   readonly subscribed: boolean;
   readonly eventsTotal?: number;
   readonly pagesTotal?: number;
@@ -41,6 +43,7 @@ export async function readSourceState(dynamoDb: DynamoDBClient, tableName: strin
     ...(holder === undefined ? {} : { lease: { holder, expiresAt: expiresAt ?? 0, expired: (expiresAt ?? 0) < now } }),
     ...optional('fencingToken', num(item, 'fencingToken')),
     ...optional('lastPollAt', num(item, 'lastPollAt')),
+    ...optional('oldestEventAgeMs', num(item, 'oldestEventAgeMs')),
     subscribed: item?.subscribed?.BOOL === true,
     ...optional('eventsTotal', num(item, 'eventsTotal')),
     ...optional('pagesTotal', num(item, 'pagesTotal')),

@@ -146,7 +146,7 @@ export class DynamoDbSourceStateStore implements SourceStateStore {
     const expiresAt = input.now + input.leaseMs;
     const result = await this.update('committing the offset', {
       update:
-        'SET committedOffset = :next, leaseExpiresAt = :expiry, lastPollAt = :now, lastCommittedAt = :now ADD pagesTotal :one, eventsTotal :events',
+        'SET committedOffset = :next, leaseExpiresAt = :expiry, lastPollAt = :now, lastCommittedAt = :now, oldestEventAgeMs = :age ADD pagesTotal :one, eventsTotal :events',
       condition: `${OWNED} AND (attribute_not_exists(committedOffset) OR committedOffset <= :next)`,
       values: {
         ...this.owned(lease),
@@ -155,6 +155,7 @@ export class DynamoDbSourceStateStore implements SourceStateStore {
         ':now': { N: String(input.now) },
         ':one': { N: '1' },
         ':events': { N: String(input.events) },
+        ':age': { N: String(Math.max(0, Math.round(input.oldestEventAgeMs ?? 0))) },
       },
     });
     if (!result.ok) {

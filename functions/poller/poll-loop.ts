@@ -374,6 +374,7 @@ class PollRun {
       fromOffset,
       nextOffset: page.nextOffset,
       events: page.events.length,
+      oldestEventAgeMs: Number.isFinite(oldestDate) ? Math.max(0, receivedAt - oldestDate) : 0,
       now: deps.now(),
       leaseMs: deps.tuning.leaseMs,
     });

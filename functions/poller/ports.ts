@@ -61,6 +61,8 @@ export interface CommitInput {
   readonly nextOffset: number;
   /** Events in the page (added to the item's counters). */
   readonly events: number;
+  /** Age of the page's oldest event when it was received (how far behind the source was), 0 for an empty page, in ms. */
+  readonly oldestEventAgeMs?: number;
   readonly now: number;
   /** The lease is extended to `now + leaseMs` in the same write. */
   readonly leaseMs: number;

@@ -87,7 +87,7 @@ describe('status', () => {
     expect(code).toBe(0);
     const parsed = JSON.parse(out.stdout) as {
       target: { kind: string; prefix: string };
-      sources: Array<{ sourceId: string; committedOffset?: number; lease?: unknown; subscribed: boolean; lastPollAt?: number }>;
+      sources: Array<{ sourceId: string; committedOffset?: number; lease?: unknown; subscribed: boolean; lastPollAt?: number; oldestEventAgeMs?: number }>;
       queues: Array<{ route: string; waiting: number; inFlight: number; deadLettered: number }>;
     };
     expect(committedOffset).toBeGreaterThan(0);
@@ -95,6 +95,7 @@ describe('status', () => {
     expect(parsed.sources).toEqual([expect.objectContaining({ sourceId: 'ops-user', committedOffset, subscribed: true })]);
     expect(parsed.sources[0]?.lease).toBeUndefined();
     expect(parsed.sources[0]?.lastPollAt).toBeTypeOf('number');
+    expect(parsed.sources[0]?.oldestEventAgeMs).toBeGreaterThanOrEqual(0);
     const waiting = parsed.queues.reduce((sum, q) => sum + q.waiting, 0);
     expect(waiting).toBe(12);
     expect(parsed.queues.map((q) => q.route)).toContain('message-add');

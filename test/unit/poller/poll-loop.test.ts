@@ -26,6 +26,21 @@ describe('pollSource: delivery protocol', () => {
     expect(h.metrics.flushes).toBe(1);
   });
 
+  it('records with each commit how old the page’s oldest event was (0 for an empty page)', async () => {
+    const h = harness({ limit: 10 });
+    h.clock.nowMs = Date.parse('2025-01-15T10:31:00+02:00');
+    h.source.emit(3);
+
+    await pollSource(h.deps, userSource(), { deadline: h.clock.now() + 60_000, mode: 'per-schedule', ownerId: 'a' });
+    await pollSource(h.deps, userSource(), { deadline: h.clock.now() + 60_000, mode: 'per-schedule', ownerId: 'a' });
+
+    const [withEvents, empty] = h.state.commits;
+    expect(withEvents?.events).toBe(3);
+    expect(withEvents?.oldestEventAgeMs).toBeGreaterThanOrEqual(60_000);
+    expect(withEvents?.oldestEventAgeMs).toBeLessThan(70_000);
+    expect(empty).toMatchObject({ events: 0, oldestEventAgeMs: 0 });
+  });
+
   it('waits at least drainIntervalMs between Event.get starts while hasMore', async () => {
     const h = harness({ limit: 2 });
     h.source.latencyMs = 300;
