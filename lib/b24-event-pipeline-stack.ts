@@ -1,8 +1,9 @@
 // The ready-to-deploy stack: the pipeline construct plus outputs that tell
-// the operator where to put each source's credentials.
+// the operator where to put each source's credentials and describe the
+// pipeline to the operator CLI (functions/cli/target.ts, STACK_OUTPUTS).
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { B24EventPipeline, type B24EventPipelineProps } from './b24-event-pipeline.js';
+import { B24EventPipeline, type B24EventPipelineProps, operatorSourceView } from './b24-event-pipeline.js';
 
 export type B24EventPipelineStackProps = StackProps & B24EventPipelineProps;
 
@@ -18,6 +19,15 @@ export class B24EventPipelineStack extends Stack {
     new CfnOutput(this, 'AlarmTopicArn', { description: 'SNS topic of every pipeline alarm', value: this.pipeline.alarmTopic.topicArn });
     new CfnOutput(this, 'StateTableName', { value: this.pipeline.stateTable.tableName });
     new CfnOutput(this, 'PayloadBucketName', { value: this.pipeline.payloadBucket.bucketName });
+    const { prefix } = this.pipeline.config;
+    const urls = (queues: ReadonlyMap<string, { queueUrl: string }>): string => this.toJsonString(Object.fromEntries([...queues].map(([route, q]) => [route, q.queueUrl])));
+    new CfnOutput(this, 'Prefix', { description: 'Configuration prefix of every resource name', value: prefix });
+    new CfnOutput(this, 'QueueUrls', { description: 'JSON object: route key → queue URL', value: urls(this.pipeline.queues) });
+    new CfnOutput(this, 'DeadLetterQueueUrls', { description: 'JSON object: route key → dead-letter queue URL', value: urls(this.pipeline.deadLetterQueues) });
+    new CfnOutput(this, 'Sources', {
+      description: 'JSON array of the configured sources (no credentials)',
+      value: this.toJsonString(this.pipeline.config.sources.map((s) => operatorSourceView(prefix, s))),
+    });
   }
 }
 

@@ -26,8 +26,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
 import { type PipelineConfig, type PipelineConfigInput, type SourceConfig, parsePipelineConfig, secretNameOf } from '../functions/shared/config.js';
 import { ConfigError } from '../functions/shared/errors.js';
-import { POLLER_SERVICE_NAME } from '../functions/poller/observability.js';
-import { ENV, METRICS_NAMESPACE, POLLER_METRICS, SOURCE_DIMENSION } from '../functions/shared/observability.js';
+import { ENV, METRICS_NAMESPACE, POLLER_METRICS, POLLER_SERVICE_NAME, SOURCE_DIMENSION } from '../functions/shared/observability.js';
 import {
   IDEMPOTENCY_TABLE,
   QUEUE_SETTINGS,
@@ -51,8 +50,6 @@ export const HANDLER_EXPORT = 'handler';
 
 /** Powertools Metrics adds this dimension (the service name) to every metric. */
 const SERVICE_DIMENSION = 'service';
-/** Extra dimension of the poller's per-code PollerErrors series (functions/shared/observability.ts). */
-const ERROR_CODE_DIMENSION = 'ErrorCode';
 /** Extra dimension of the poller's per-type EventsReceived/EventsPublished series. */
 const EVENT_TYPE_DIMENSION = 'EventType';
 
@@ -166,6 +163,19 @@ function publicSourceView(prefix: string, source: SourceConfig): Record<string, 
     auth: source.auth,
     secretName: secretNameOf(prefix, source),
     ...(source.botId === undefined ? {} : { botId: source.botId }),
+  };
+}
+
+/**
+ * What the operator CLI reads of a source (stack output `Sources`): its
+ * configuration without tuning and without credentials, only where they are.
+ */
+export function operatorSourceView(prefix: string, source: SourceConfig): Record<string, unknown> {
+  return {
+    ...publicSourceView(prefix, source),
+    withUserEvents: source.withUserEvents,
+    mode: source.mode,
+    enabled: source.enabled,
   };
 }
 
@@ -539,9 +549,9 @@ export class B24EventPipeline extends Construct {
   }
 
   /**
-   * A poller metric that exists only per extra dimension (PollerErrors per
-   * ErrorCode, EventsReceived per EventType), summed over that dimension with a
-   * Metrics Insights query (alarms accept these; SEARCH they do not).
+   * A poller metric that exists only per extra dimension (EventsReceived and
+   * EventsPublished per EventType), summed over that dimension with a Metrics
+   * Insights query. PollerErrors also has an aggregate series: use pollerMetric.
    */
   pollerMetricSummedOver(metricName: string, dimension: string, sourceId: string, period: Duration = Duration.minutes(5)): cloudwatch.MathExpression {
     return new cloudwatch.MathExpression({
@@ -641,7 +651,7 @@ export class B24EventPipeline extends Construct {
       add(`Alarm-PollerErrors-${source.id}`, {
         alarmName: `${prefix}-poller-errors-${source.id}`,
         alarmDescription: `Polling source "${source.id}" has failed in each of the last 3 five-minute periods (transient errors are retried; this is persistent). The ErrorCode dimension names the error.`,
-        metric: this.pollerMetricSummedOver(POLLER_METRICS.pollerErrors, ERROR_CODE_DIMENSION, source.id),
+        metric: this.pollerMetric(POLLER_METRICS.pollerErrors, source.id),
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: 3,
@@ -681,11 +691,7 @@ export class B24EventPipeline extends Construct {
       }),
     );
     dashboard.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: 'Poller errors',
-        left: enabledSources.map((s) => this.pollerMetricSummedOver(POLLER_METRICS.pollerErrors, ERROR_CODE_DIMENSION, s.id, Duration.minutes(1))),
-        width: 8,
-      }),
+      new cloudwatch.GraphWidget({ title: 'Poller errors', left: perSource(POLLER_METRICS.pollerErrors), width: 8 }),
       new cloudwatch.GraphWidget({ title: 'Auth failures', left: perSource(POLLER_METRICS.authFailures), width: 8 }),
       new cloudwatch.GraphWidget({ title: 'Lease conflicts', left: perSource(POLLER_METRICS.leaseConflicts), width: 8 }),
     );

@@ -2,7 +2,10 @@
 // - local: the rig the demo / dev mode started, described by their state file
 //   (.b24-pipeline/local.json), or explicit endpoints + prefix;
 // - aws: a deployed stack, found by name with DescribeStacks (standard
-//   credential chain, region from --region or the environment).
+//   credential chain, region from --region or the environment), described by
+//   its outputs (Prefix, QueueUrls, DeadLetterQueueUrls, Sources); stacks
+//   deployed before those outputs fall back to GetQueueUrl by name and a scan
+//   of the state table.
 import { CloudFormationClient, DescribeStacksCommand, type Output } from '@aws-sdk/client-cloudformation';
 import { type AttributeValue, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -58,9 +61,9 @@ export interface TargetEnvironment {
 /** Stack outputs the CLI reads (see lib/b24-event-pipeline-stack.ts). */
 export const STACK_OUTPUTS = {
   stateTableName: 'StateTableName',
-  /** JSON object route → queue URL. Optional: derived from the prefix when absent. */
+  /** JSON object route → queue URL. Optional (older stacks): found with GetQueueUrl from the prefix when absent. */
   queueUrls: 'QueueUrls',
-  /** JSON object route → DLQ URL. Optional: derived from the prefix when absent. */
+  /** JSON object route → DLQ URL. Optional (older stacks): found with GetQueueUrl from the prefix when absent. */
   deadLetterQueueUrls: 'DeadLetterQueueUrls',
   /** JSON array of the source configurations (no secrets). Optional: ids come from the state table when absent. */
   sources: 'Sources',
@@ -224,6 +227,69 @@ export async function describeStackOutputs(cloudFormation: CloudFormationClient,
   }
 }
 
+/** What a stack's outputs say about the pipeline; undefined fields are not in the outputs (older stacks). */
+export interface StackDescription {
+  readonly stateTableName: string;
+  readonly prefix: string;
+  readonly queueUrls?: Readonly<Record<string, string>>;
+  readonly deadLetterQueueUrls?: Readonly<Record<string, string>>;
+  /** Undefined when the stack has no Sources output (ids then come from the state table). */
+  readonly sources?: readonly SourceConfig[];
+  readonly secretNames: Readonly<Record<string, string>>;
+}
+
+function urlMapOutput(stack: string, key: string, outputs: readonly Output[]): Record<string, string> | undefined {
+  const text = outputValue(outputs, key);
+  if (text === undefined) return undefined;
+  const value = parseJsonOutput(stack, key, text);
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || !Object.values(value).every((v) => typeof v === 'string')) {
+    throw new StackLookupError(`Output ${key} of stack ${stack} is not a JSON object of route → URL; redeploy the stack with this version of the construct.`);
+  }
+  return value as Record<string, string>;
+}
+
+/**
+ * Maps a deployed stack's outputs (lib/b24-event-pipeline-stack.ts) to the
+ * pipeline's description, preferring the Prefix / QueueUrls /
+ * DeadLetterQueueUrls / Sources outputs; what older stacks lack stays
+ * undefined for the caller to derive. Pure: exported for tests.
+ */
+export function describeStack(stack: string, outputs: readonly Output[]): StackDescription {
+  const stateTableName = outputValue(outputs, STACK_OUTPUTS.stateTableName);
+  if (stateTableName === undefined) {
+    throw new StackLookupError(`Stack ${stack} has no output ${STACK_OUTPUTS.stateTableName}: is it a b24-event-pipeline stack? Deploy it with \`npx cdk deploy\`.`);
+  }
+  const prefix = outputValue(outputs, STACK_OUTPUTS.prefix) ?? stateTableName.replace(/-state$/, '');
+  const queueUrls = urlMapOutput(stack, STACK_OUTPUTS.queueUrls, outputs);
+  const deadLetterQueueUrls = urlMapOutput(stack, STACK_OUTPUTS.deadLetterQueueUrls, outputs);
+  const sourcesText = outputValue(outputs, STACK_OUTPUTS.sources);
+  let sources: SourceConfig[] | undefined;
+  if (sourcesText !== undefined) {
+    const parsed = parseJsonOutput(stack, STACK_OUTPUTS.sources, sourcesText);
+    if (!Array.isArray(parsed)) throw new StackLookupError(`Output ${STACK_OUTPUTS.sources} of stack ${stack} is not a JSON array; redeploy the stack with this version of the construct.`);
+    sources = parsed.map((s, i) => parseSourceConfig(s, `stack output ${STACK_OUTPUTS.sources}[${i}]`));
+  }
+  const secretNames: Record<string, string> = {};
+  for (const source of sources ?? []) {
+    if (source.secretName !== undefined) secretNames[source.id] = source.secretName;
+  }
+  for (const output of outputs) {
+    const key = output.OutputKey ?? '';
+    if (!key.startsWith(STACK_OUTPUTS.secretOfPrefix) || output.OutputValue === undefined) continue;
+    const fromDescription = /source "([^"]+)"/.exec(output.Description ?? '')?.[1];
+    const id = fromDescription ?? key.slice(STACK_OUTPUTS.secretOfPrefix.length);
+    secretNames[id] = output.OutputValue;
+  }
+  return {
+    stateTableName,
+    prefix,
+    ...(queueUrls === undefined ? {} : { queueUrls }),
+    ...(deadLetterQueueUrls === undefined ? {} : { deadLetterQueueUrls }),
+    ...(sources === undefined ? {} : { sources }),
+    secretNames,
+  };
+}
+
 async function awsTarget(stack: string, options: TargetOptions, environment: TargetEnvironment): Promise<PipelineTarget> {
   const region = options.region ?? environment.env.AWS_REGION ?? environment.env.AWS_DEFAULT_REGION;
   const clientConfig = region === undefined ? {} : { region };
@@ -234,41 +300,31 @@ async function awsTarget(stack: string, options: TargetOptions, environment: Tar
   } finally {
     cloudFormation.destroy();
   }
-  const stateTableName = outputValue(outputs, STACK_OUTPUTS.stateTableName);
-  if (stateTableName === undefined) {
-    throw new StackLookupError(`Stack ${stack} has no output ${STACK_OUTPUTS.stateTableName}: is it a b24-event-pipeline stack? Deploy it with \`npx cdk deploy\`.`);
-  }
-  const prefix = outputValue(outputs, STACK_OUTPUTS.prefix) ?? stateTableName.replace(/-state$/, '');
+  const description = describeStack(stack, outputs);
+  const { prefix, stateTableName } = description;
   const dynamoDb = new DynamoDBClient(clientConfig);
   const sqs = new SQSClient(clientConfig);
   try {
-    const queueUrlsText = outputValue(outputs, STACK_OUTPUTS.queueUrls);
-    const dlqUrlsText = outputValue(outputs, STACK_OUTPUTS.deadLetterQueueUrls);
-    let queueUrls = queueUrlsText === undefined ? undefined : (parseJsonOutput(stack, STACK_OUTPUTS.queueUrls, queueUrlsText) as Record<string, string>);
-    let deadLetterQueueUrls = dlqUrlsText === undefined ? undefined : (parseJsonOutput(stack, STACK_OUTPUTS.deadLetterQueueUrls, dlqUrlsText) as Record<string, string>);
+    let queueUrls = description.queueUrls;
+    let deadLetterQueueUrls = description.deadLetterQueueUrls;
     if (queueUrls === undefined || deadLetterQueueUrls === undefined) {
-      queueUrls = {};
-      deadLetterQueueUrls = {};
+      // Stack deployed before the QueueUrls/DeadLetterQueueUrls outputs: find the queues by name.
+      const foundQueues: Record<string, string> = {};
+      const foundDlqs: Record<string, string> = {};
       for (const route of routeKeys(DEFAULT_ROUTES)) {
         try {
-          queueUrls[route] = (await sqs.send(new GetQueueUrlCommand({ QueueName: queueName(prefix, route) }))).QueueUrl ?? '';
-          deadLetterQueueUrls[route] = (await sqs.send(new GetQueueUrlCommand({ QueueName: deadLetterQueueName(prefix, route) }))).QueueUrl ?? '';
+          foundQueues[route] = (await sqs.send(new GetQueueUrlCommand({ QueueName: queueName(prefix, route) }))).QueueUrl ?? '';
+          foundDlqs[route] = (await sqs.send(new GetQueueUrlCommand({ QueueName: deadLetterQueueName(prefix, route) }))).QueueUrl ?? '';
         } catch {
           // route not deployed (only the routes the sources can receive get a queue)
         }
       }
+      queueUrls ??= foundQueues;
+      deadLetterQueueUrls ??= foundDlqs;
     }
-    const sourcesText = outputValue(outputs, STACK_OUTPUTS.sources);
-    const sources = sourcesText === undefined ? [] : (parseJsonOutput(stack, STACK_OUTPUTS.sources, sourcesText) as unknown[]).map((s, i) => parseSourceConfig(s, `stack output ${STACK_OUTPUTS.sources}[${i}]`));
-    const sourceIds = sources.length > 0 ? sources.map((s) => s.id) : await sourceIdsInStateTable(dynamoDb, stateTableName);
-    const secretNames: Record<string, string> = {};
-    for (const output of outputs) {
-      const key = output.OutputKey ?? '';
-      if (!key.startsWith(STACK_OUTPUTS.secretOfPrefix) || output.OutputValue === undefined) continue;
-      const fromDescription = /source "([^"]+)"/.exec(output.Description ?? '')?.[1];
-      const id = fromDescription ?? key.slice(STACK_OUTPUTS.secretOfPrefix.length);
-      secretNames[id] = output.OutputValue;
-    }
+    const sources = description.sources ?? [];
+    // Stack deployed before the Sources output: the ids of the sources that have polled.
+    const sourceIds = description.sources === undefined ? await sourceIdsInStateTable(dynamoDb, stateTableName) : sources.map((s) => s.id);
     return {
       kind: 'aws',
       label: `stack ${stack}${region === undefined ? '' : ` (${region})`}`,
@@ -280,7 +336,7 @@ async function awsTarget(stack: string, options: TargetOptions, environment: Tar
       deadLetterQueueUrls,
       sources,
       sourceIds,
-      secretNames,
+      secretNames: description.secretNames,
       close: () => {
         dynamoDb.destroy();
         sqs.destroy();

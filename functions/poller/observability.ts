@@ -3,10 +3,11 @@
 // shared namespace with the SourceId dimension.
 import { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
-import { METRICS_NAMESPACE, SOURCE_DIMENSION } from '../shared/observability.js';
+import { METRICS_NAMESPACE, POLLER_SERVICE_NAME, SOURCE_DIMENSION } from '../shared/observability.js';
 import type { LogFields, PollerLogger, PollerMetrics } from './ports.js';
 
-export const POLLER_SERVICE_NAME = 'b24-poller';
+// Defined in functions/shared/observability.ts (lib/ alarms on it); re-exported for the poller's callers.
+export { POLLER_SERVICE_NAME } from '../shared/observability.js';
 
 export function powertoolsLogger(logger: Logger = new Logger({ serviceName: POLLER_SERVICE_NAME })): PollerLogger {
   return {
@@ -21,6 +22,9 @@ export function powertoolsLogger(logger: Logger = new Logger({ serviceName: POLL
  * Per-source EMF metrics. Metrics without extra dimensions are buffered and
  * written on flush(); those with extra dimensions (EventType, ErrorCode) are
  * written at once as single metrics, since one EMF blob has one dimension set.
+ * A metric wanted both per source and per code (PollerErrors) is counted twice
+ * by the caller: once without dimensions (the aggregate series { service,
+ * SourceId }), once with them.
  */
 export function powertoolsMetrics(sourceId: string, metrics: Metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: POLLER_SERVICE_NAME })): PollerMetrics {
   const emit = (name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number, dimensions?: Readonly<Record<string, string>>) => {

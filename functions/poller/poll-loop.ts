@@ -201,11 +201,17 @@ class PollRun {
     }
   }
 
+  /** PollerErrors twice: the aggregate per-source series (alarmed on) and the per-code one. */
+  private countPollerError(code: string): void {
+    this.deps.metrics.count(POLLER_METRICS.pollerErrors, 1);
+    this.deps.metrics.count(POLLER_METRICS.pollerErrors, 1, { ErrorCode: code });
+  }
+
   private noteError(error: unknown, message: string): void {
     const code = error instanceof PollerError ? error.code : classifyFailure(error).code;
     this.errorCode = code;
     this.errors[code] = (this.errors[code] ?? 0) + 1;
-    this.deps.metrics.count(POLLER_METRICS.pollerErrors, 1, { ErrorCode: code });
+    this.countPollerError(code);
     this.deps.logger.error(message, { ...this.log, errorCode: code, committedOffset: this.offset, ...describeError(error) });
   }
 
@@ -302,7 +308,7 @@ class PollRun {
   private countFailure(code: string, error: unknown): void {
     this.errors[code] = (this.errors[code] ?? 0) + 1;
     this.errorCode = code;
-    this.deps.metrics.count(POLLER_METRICS.pollerErrors, 1, { ErrorCode: code });
+    this.countPollerError(code);
     this.deps.logger.warn('poll failed', { ...this.log, errorCode: code, committedOffset: this.offset, ...describeError(error) });
   }
 

@@ -7,6 +7,9 @@ export const METRICS_NAMESPACE = 'B24EventPipeline';
 /** Dimension naming the source on per-source metrics. */
 export const SOURCE_DIMENSION = 'SourceId';
 
+/** Powertools service name of the poller: the `service` dimension of its metrics and the `service` key of its logs. */
+export const POLLER_SERVICE_NAME = 'b24-poller';
+
 export const POLLER_METRICS = {
   /** Heartbeat: 1 on every successful Event.get of a source. Staleness alarm watches it. */
   pollSucceeded: 'PollSucceeded',
@@ -14,7 +17,10 @@ export const POLLER_METRICS = {
   eventsPublished: 'EventsPublished',
   pages: 'Pages',
   apiLatency: 'ApiLatency',
-  /** Any Bitrix24 or AWS error in a poll; a dimension `ErrorCode` names it on the per-code series. */
+  /**
+   * Any Bitrix24 or AWS error in a poll. Emitted twice: an aggregate series with the source dimensions
+   * only (what the alarm watches) and a per-code series with an extra `ErrorCode` dimension.
+   */
   pollerErrors: 'PollerErrors',
   leaseConflicts: 'LeaseConflicts',
   /** Authentication/permission failures (NO_AUTH_FOUND, invalid_grant, ACCESS_DENIED, …). */

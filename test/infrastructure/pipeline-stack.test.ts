@@ -10,8 +10,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { POLLER_SERVICE_NAME } from '../../functions/poller/observability.js';
-import { METRICS_NAMESPACE, POLLER_METRICS, SOURCE_DIMENSION } from '../../functions/shared/observability.js';
+import { METRICS_NAMESPACE, POLLER_METRICS, POLLER_SERVICE_NAME, SOURCE_DIMENSION } from '../../functions/shared/observability.js';
 import { QUEUE_SETTINGS, deadLetterQueueName, idempotencyTableName, queueName, stateTableName } from '../../functions/shared/topology.js';
 import { createPipelineApp } from '../../lib/app.js';
 import { DEFAULT_CONSUMER_ENTRY, HANDLER_EXPORT, POLLER_ENTRY } from '../../lib/b24-event-pipeline.js';
@@ -39,7 +38,7 @@ type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPol
 let stack: B24EventPipelineStack;
 let assembly: CloudAssembly;
 let template: Template;
-let json: { Resources: Record<string, Resource> };
+let json: { Resources: Record<string, Resource>; Outputs: Record<string, { Value: unknown; Description?: string }> };
 let synthMs = 0;
 
 function resourcesOf(type: string): [string, Resource][] {
@@ -206,7 +205,7 @@ describe('poller', () => {
     expect([...byId.keys()].sort()).toEqual(['helpdesk-bot', 'support']);
     expect(byId.get('support')).toEqual({
       id: 'support', kind: 'user', portal: 'example.bitrix24.com', auth: 'webhook', secretName: `${PREFIX}/sources/support`,
-      withUserEvents: false, mode: 'continuous', idleInterval: { minSeconds: 5, maxSeconds: 30 }, pageLimit: 1000, enabled: true,
+      withUserEvents: false, mode: 'continuous', idleInterval: { minSeconds: 5, maxSeconds: 30 }, drainIntervalSeconds: 2, pageLimit: 1000, enabled: true,
     });
     expect(byId.get('helpdesk-bot')).toMatchObject({ kind: 'bot', botId: 7, mode: 'per-schedule', secretName: `${PREFIX}/sources/helpdesk-bot` });
   });
@@ -359,17 +358,24 @@ describe('alarms and dashboard', () => {
       Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalIdOf(stack.pipeline.deadLetterQueues.get('unknown') ?? stack), 'QueueName'] } }],
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: `${PREFIX}-auth-failures-support`, MetricName: POLLER_METRICS.authFailures, Namespace: METRICS_NAMESPACE });
-    // PollerErrors exists only per ErrorCode: summed per source with a Metrics Insights query.
+    // PollerErrors has an aggregate series per source (service + SourceId): a plain metric alarm.
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: `${PREFIX}-poller-errors-support`,
-      Metrics: [
-        Match.objectLike({
-          Expression: `SELECT SUM(PollerErrors) FROM SCHEMA("${METRICS_NAMESPACE}", ErrorCode, service, SourceId) WHERE service = '${POLLER_SERVICE_NAME}' AND SourceId = 'support'`,
-          Period: 300,
-          ReturnData: true,
-        }),
-      ],
+      Namespace: METRICS_NAMESPACE,
+      MetricName: POLLER_METRICS.pollerErrors,
+      Dimensions: Match.arrayEquals([
+        { Name: SOURCE_DIMENSION, Value: 'support' },
+        { Name: 'service', Value: POLLER_SERVICE_NAME },
+      ]),
+      Statistic: 'Sum',
+      Period: 300,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
     });
+    expect(resourcesOf('AWS::CloudWatch::Alarm').filter(([, a]) => a.Properties.Metrics !== undefined).map(([, a]) => a.Properties.AlarmName)).toEqual([]);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: `${PREFIX}-oldest-message-unknown`, MetricName: 'ApproximateAgeOfOldestMessage', Threshold: 900 });
   });
 
@@ -382,6 +388,41 @@ describe('alarms and dashboard', () => {
     template.resourceCountIs('AWS::Logs::LogGroup', fns.length);
     expect(fns.filter(([, fn]) => (fn.Properties.LoggingConfig as { LogGroup?: unknown } | undefined)?.LogGroup === undefined).map(([id]) => id)).toEqual([]);
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+});
+
+describe('outputs for the operator CLI', () => {
+  /** Evaluates an output's Fn::Join, writing each { Ref: id } as "ref:<id>". */
+  const joined = (value: unknown): string => {
+    if (typeof value === 'string') return value;
+    const join = (value as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+    if (join === undefined) throw new Error(`not a string or Fn::Join: ${JSON.stringify(value)}`);
+    return join[1].map((part) => (typeof part === 'string' ? part : `ref:${(part as { Ref: string }).Ref}`)).join(join[0]);
+  };
+
+  it('outputs the prefix', () => {
+    template.hasOutput('Prefix', { Value: PREFIX });
+  });
+
+  it('outputs route → queue URL and route → DLQ URL as JSON objects of every deployed route', () => {
+    for (const [key, queues] of [
+      ['QueueUrls', stack.pipeline.queues],
+      ['DeadLetterQueueUrls', stack.pipeline.deadLetterQueues],
+    ] as const) {
+      expect([...queues.keys()].sort()).toEqual([...ALL_ROUTES].sort());
+      // A queue's Ref is its URL.
+      expect(JSON.parse(joined(json.Outputs[key]?.Value))).toEqual(Object.fromEntries([...queues].map(([route, queue]) => [route, `ref:${logicalIdOf(queue)}`])));
+    }
+  });
+
+  it('outputs the sources without credentials, as the CLI parses them', () => {
+    const value = json.Outputs.Sources?.Value;
+    expect(typeof value).toBe('string');
+    expect(JSON.parse(value as string)).toEqual([
+      { id: 'support', kind: 'user', portal: 'example.bitrix24.com', auth: 'webhook', secretName: `${PREFIX}/sources/support`, withUserEvents: false, mode: 'continuous', enabled: true },
+      { id: 'helpdesk-bot', kind: 'bot', portal: 'example.bitrix24.com', auth: 'oauth', secretName: `${PREFIX}/sources/helpdesk-bot`, botId: 7, withUserEvents: false, mode: 'per-schedule', enabled: true },
+      { id: 'paused', kind: 'user', portal: 'other.bitrix24.com', auth: 'webhook', secretName: 'custom/paused', withUserEvents: false, mode: 'continuous', enabled: false },
+    ]);
   });
 });
 

@@ -112,6 +112,10 @@ describe('pollSource: failures', () => {
     const report = await pollSource(h.deps, userSource(), { deadline: h.clock.now() + 60_000, mode: 'per-schedule' });
 
     expect(report).toMatchObject({ stoppedBecause: 'fatal-error', errorCode: 'PUBLISH_FAILED', eventsPublished: 0 });
+    expect(h.metrics.entries.filter((e) => e.name === POLLER_METRICS.pollerErrors)).toEqual([
+      { name: POLLER_METRICS.pollerErrors, value: 1 },
+      { name: POLLER_METRICS.pollerErrors, value: 1, dimensions: { ErrorCode: 'PUBLISH_FAILED' } },
+    ]);
     expect(h.state.commits).toEqual([]);
     expect(h.state.committedOffset).toBeUndefined();
     expect(h.state.owner).toBeUndefined();
@@ -128,6 +132,8 @@ describe('pollSource: failures', () => {
     expect(report).toMatchObject({ stoppedBecause: 'drained', eventsPublished: 2, errors: { QUERY_LIMIT_EXCEEDED: 3 } });
     expect(h.clock.sleeps.slice(0, 3)).toEqual([5_000, 10_000, 20_000]);
     expect(h.metrics.total(POLLER_METRICS.pollerErrors, { ErrorCode: 'QUERY_LIMIT_EXCEEDED' })).toBe(3);
+    // The aggregate series (source dimensions only), which the poller-errors alarm watches.
+    expect(h.metrics.entries.filter((e) => e.name === POLLER_METRICS.pollerErrors && e.dimensions === undefined).reduce((sum, e) => sum + e.value, 0)).toBe(3);
   });
 
   it('pauses until operating_reset_at on OPERATION_TIME_LIMIT', async () => {
