@@ -4,10 +4,10 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { startLocalAws } from '../functions/local/aws-emulators.js';
 import { runDemo } from '../functions/local/demo.js';
-import { LocalRuntimeError } from '../functions/local/errors.js';
 import { hideSqliteExperimentalWarning } from '../functions/local/quiet-warnings.js';
 import { currentSignalListeners, takeOverSignals } from '../functions/local/signals.js';
 import { DEFAULT_LOCAL_STATE_PATH } from '../functions/local/state-file.js';
+import { runToExit } from '../functions/local/run-to-exit.js';
 
 const USAGE = `Usage: npm run demo -- [options]
 
@@ -96,11 +96,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    const known = error instanceof LocalRuntimeError;
-    process.stderr.write(`${known ? `${error.name}: ${error.message}` : error instanceof Error ? `${error.name}: ${error.message}` : String(error)}\n`);
-    process.exit(known ? 2 : 1);
-  },
-);
+runToExit(main);
