@@ -102,6 +102,30 @@ function unreachable(what: string, endpoint: string, error: unknown): TargetUnre
   );
 }
 
+/**
+ * The queue and DLQ URL of every route provisioned under a prefix, found by
+ * name. A route without a queue is skipped (only the routes the sources can
+ * receive get one); any other error (unreachable endpoint, no permission) is
+ * thrown, never taken for "no queues".
+ */
+async function findRouteQueuesByName(
+  sqs: SQSClient,
+  prefix: string,
+): Promise<{ queueUrls: Record<string, string>; deadLetterQueueUrls: Record<string, string> }> {
+  const queueUrls: Record<string, string> = {};
+  const deadLetterQueueUrls: Record<string, string> = {};
+  for (const route of routeKeys(DEFAULT_ROUTES)) {
+    try {
+      queueUrls[route] = (await sqs.send(new GetQueueUrlCommand({ QueueName: queueName(prefix, route) }))).QueueUrl ?? '';
+      deadLetterQueueUrls[route] = (await sqs.send(new GetQueueUrlCommand({ QueueName: deadLetterQueueName(prefix, route) }))).QueueUrl ?? '';
+    } catch (error) {
+      if (error instanceof Error && error.name.includes('NonExistentQueue')) continue;
+      throw error;
+    }
+  }
+  return { queueUrls, deadLetterQueueUrls };
+}
+
 async function localTarget(options: TargetOptions, environment: TargetEnvironment): Promise<PipelineTarget> {
   if (options.dynamoDbEndpoint !== undefined || options.sqsEndpoint !== undefined) {
     if (options.dynamoDbEndpoint === undefined || options.sqsEndpoint === undefined) {
@@ -122,16 +146,12 @@ async function localTarget(options: TargetOptions, environment: TargetEnvironmen
         }
         throw unreachable('DynamoDB', endpoints.dynamoDbEndpoint, error);
       }
-      const queueUrls: Record<string, string> = {};
-      const deadLetterQueueUrls: Record<string, string> = {};
-      for (const route of routeKeys(DEFAULT_ROUTES)) {
-        try {
-          queueUrls[route] = (await sqs.send(new GetQueueUrlCommand({ QueueName: queueName(prefix, route) }))).QueueUrl ?? '';
-          deadLetterQueueUrls[route] = (await sqs.send(new GetQueueUrlCommand({ QueueName: deadLetterQueueName(prefix, route) }))).QueueUrl ?? '';
-        } catch (error) {
-          if (error instanceof Error && error.name.includes('NonExistentQueue')) continue; // a route not provisioned
-          throw unreachable('The SQS emulator', endpoints.sqsEndpoint, error);
-        }
+      let queueUrls: Record<string, string>;
+      let deadLetterQueueUrls: Record<string, string>;
+      try {
+        ({ queueUrls, deadLetterQueueUrls } = await findRouteQueuesByName(sqs, prefix));
+      } catch (error) {
+        throw unreachable('The SQS emulator', endpoints.sqsEndpoint, error);
       }
       return {
         kind: 'local',
@@ -309,18 +329,9 @@ async function awsTarget(stack: string, options: TargetOptions, environment: Tar
     let deadLetterQueueUrls = description.deadLetterQueueUrls;
     if (queueUrls === undefined || deadLetterQueueUrls === undefined) {
       // Stack deployed before the QueueUrls/DeadLetterQueueUrls outputs: find the queues by name.
-      const foundQueues: Record<string, string> = {};
-      const foundDlqs: Record<string, string> = {};
-      for (const route of routeKeys(DEFAULT_ROUTES)) {
-        try {
-          foundQueues[route] = (await sqs.send(new GetQueueUrlCommand({ QueueName: queueName(prefix, route) }))).QueueUrl ?? '';
-          foundDlqs[route] = (await sqs.send(new GetQueueUrlCommand({ QueueName: deadLetterQueueName(prefix, route) }))).QueueUrl ?? '';
-        } catch {
-          // route not deployed (only the routes the sources can receive get a queue)
-        }
-      }
-      queueUrls ??= foundQueues;
-      deadLetterQueueUrls ??= foundDlqs;
+      const found = await findRouteQueuesByName(sqs, prefix);
+      queueUrls ??= found.queueUrls;
+      deadLetterQueueUrls ??= found.deadLetterQueueUrls;
     }
     const sources = description.sources ?? [];
     // Stack deployed before the Sources output: the ids of the sources that have polled.
