@@ -129,11 +129,11 @@ export function createRequestHandler(deps: ServerDependencies): (req: IncomingMe
     return JSON.stringify(time === undefined ? { error: code, error_description: description } : { error: code, error_description: description, time });
   }
 
-  async function handleToken(url: URL, body: string, contentType: string | undefined, res: ServerResponse): Promise<void> {
+  async function handleToken(url: URL, body: string, contentType: string | undefined, res: ServerResponse, arrival: number): Promise<void> {
     const parsed = parseParams(url.search.slice(1), body, contentType);
     const params = parsed.ok ? parsed.params : {};
     const fault = deps.faults.take(TOKEN_ENDPOINT_METHOD);
-    const base = { method: TOKEN_ENDPOINT_METHOD, auth: 'none' as const, ...(fault === undefined ? {} : { fault: fault.kind }) };
+    const base = { method: TOKEN_ENDPOINT_METHOD, auth: 'none' as const, arrival, ...(fault === undefined ? {} : { fault: fault.kind }) };
     if (fault?.kind === 'latency') await sleep(fault.ms);
     const early = earlyFaultAnswer(fault, TOKEN_ENDPOINT_METHOD, deps.now(), performance.now());
     if (early !== undefined) {
@@ -201,20 +201,23 @@ export function createRequestHandler(deps: ServerDependencies): (req: IncomingMe
     }
   }
 
+  let arrivals = 0;
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    arrivals += 1;
+    const arrival = arrivals;
     const startMs = deps.now();
     const t0 = performance.now();
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const body = await readBody(req);
     const contentType = req.headers['content-type'];
     if (url.pathname.replace(/\/+$/, '') === '/oauth/token') {
-      await handleToken(url, body ?? '', contentType, res);
+      await handleToken(url, body ?? '', contentType, res, arrival);
       return;
     }
     const route = parseRestPath(url.pathname);
     if (route === undefined) {
       send(res, 404, errorBody('ERROR_METHOD_NOT_FOUND', 'Method not found!'), undefined);
-      deps.record({ method: url.pathname.slice(0, 80), auth: 'none', status: 404, errorCode: 'ERROR_METHOD_NOT_FOUND', at: startMs });
+      deps.record({ method: url.pathname.slice(0, 80), auth: 'none', arrival, status: 404, errorCode: 'ERROR_METHOD_NOT_FOUND', at: startMs });
       return;
     }
     const method = route.method;
@@ -224,6 +227,7 @@ export function createRequestHandler(deps: ServerDependencies): (req: IncomingMe
     const rec: { -readonly [K in keyof CallRecord]: CallRecord[K] } = {
       method,
       auth: route.kind,
+      arrival,
       ...(route.kind === 'webhook' ? { userId: route.userId } : {}),
       ...recordFields(params),
       ...(fault === undefined ? {} : { fault: fault.kind }),

@@ -45,8 +45,13 @@ export interface CallRecord {
   readonly eventCount?: number;
   /** Fault applied to this call, if any. */
   readonly fault?: FaultKind;
-  /** Simulator clock, ms. */
+  /** Simulator clock when the call arrived, ms. */
   readonly at: number;
+  /**
+   * Arrival order (1, 2, …). `calls` lists calls in the order they were
+   * answered, which differs for a call held back by a latency fault.
+   */
+  readonly arrival: number;
 }
 
 /** A message posted through `im.message.add` / `imbot.message.add` / `imbot.v2.Chat.Message.send`. */
