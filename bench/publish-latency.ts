@@ -5,7 +5,7 @@
 // one chat cannot overlap: FIFO order) and how many run at once. This probe
 // adds a fixed delay to every SQS call of the real SqsEventSink and measures.
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { planBatches } from '../functions/poller/batch-plan.js';
+import { chainDepth, planBatches } from '../functions/poller/batch-plan.js';
 import { SqsEventSink, sqsSafeJson } from '../functions/poller/sqs-event-sink.js';
 import { ENVELOPE_SCHEMA_VERSION, messageGroupId } from '../functions/shared/envelope.js';
 import { routeFor } from '../functions/shared/topology.js';
@@ -28,18 +28,6 @@ interface PlanEntry {
   readonly groupId: string;
   readonly bytes: number;
   readonly queue: string;
-}
-
-function chainDepth(batches: readonly (readonly PlanEntry[])[]): number {
-  const depthOfGroup = new Map<string, number>();
-  let deepest = 0;
-  for (const batch of batches) {
-    const groups = [...new Set(batch.map((e) => e.groupId))];
-    const depth = 1 + Math.max(0, ...groups.map((g) => depthOfGroup.get(g) ?? 0));
-    for (const g of groups) depthOfGroup.set(g, depth);
-    deepest = Math.max(deepest, depth);
-  }
-  return deepest;
 }
 
 /** An SQS client whose every request waits `ms` before it is sent (a network round trip). */

@@ -81,3 +81,20 @@ export function planBatches<E extends PlannedEntry>(entries: readonly E[], limit
   }
   return [...own, ...bins.map((b) => b.entries)];
 }
+
+/**
+ * The longest line of calls that must run one after another when each call
+ * waits for the earlier calls sharing a group with it (what bounds a page's
+ * publish time when SQS round trips dominate).
+ */
+export function chainDepth(batches: readonly (readonly PlannedEntry[])[]): number {
+  const depthOfGroup = new Map<string, number>();
+  let deepest = 0;
+  for (const batch of batches) {
+    const groups = [...new Set(batch.map((e) => e.groupId))];
+    const depth = 1 + Math.max(0, ...groups.map((g) => depthOfGroup.get(g) ?? 0));
+    for (const g of groups) depthOfGroup.set(g, depth);
+    deepest = Math.max(deepest, depth);
+  }
+  return deepest;
+}

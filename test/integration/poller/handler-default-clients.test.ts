@@ -10,7 +10,7 @@ import { createPollerHandler } from '../../../functions/poller/handler.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../functions/local/aws-emulators.js';
 import { ENV } from '../../../functions/shared/observability.js';
 import { rigEndpoints } from '../../setup/rig.js';
-import { drainQueues, startRig, type Rig } from './harness.js';
+import { captureStdout, drainQueues, emfDocuments, startRig, type Rig } from './harness.js';
 
 let rig: Rig;
 beforeAll(async () => {
@@ -48,9 +48,13 @@ describe('poller handler with its default SDK clients', () => {
     });
     const source = { id: 'default-clients', kind: 'user', portal: rig.sim.portalHost, auth: 'webhook', mode: 'per-schedule' } as const;
 
-    const report = await handler({ source }, { getRemainingTimeInMillis: () => 60_000, awsRequestId: 'req-1' });
+    const { result: report, lines } = await captureStdout(() => handler({ source }, { getRemainingTimeInMillis: () => 60_000, awsRequestId: 'req-1' }));
 
     expect(report).toMatchObject({ stoppedBecause: 'drained', eventsPublished: 5 });
+    // the metrics went out as EMF on stdout: 5 published, one heartbeat
+    const emf = emfDocuments(lines).filter((doc) => doc.SourceId === 'default-clients');
+    expect(emf.reduce((n, doc) => n + (typeof doc.EventsPublished === 'number' ? doc.EventsPublished : 0), 0)).toBe(5);
+    expect(emf.some((doc) => doc.PollSucceeded === 1)).toBe(true);
     const ids = new Set((await drainQueues(rig)).filter((m) => m.body.sourceId === 'default-clients').map((m) => m.eventId));
     expect(emitted.every((e) => ids.has(e.eventId))).toBe(true);
   });

@@ -8,7 +8,7 @@ import { readPollerEnvironment } from '../../../functions/poller/environment.js'
 import { PollerConfigError } from '../../../functions/poller/errors.js';
 import { createPollerHandler } from '../../../functions/poller/handler.js';
 import { ENV } from '../../../functions/shared/observability.js';
-import { drainQueues, startRig, type Rig } from './harness.js';
+import { captureStdout, drainQueues, startRig, type Rig } from './harness.js';
 
 let rig: Rig;
 beforeAll(async () => {
@@ -54,9 +54,9 @@ describe('poller handler', () => {
     const source = { id: 'handler-src', kind: 'user', portal: rig.sim.portalHost, auth: 'webhook', mode: 'per-schedule', pageLimit: 5 } as const;
     const context = { getRemainingTimeInMillis: () => 60_000, awsRequestId: 'req-1' };
 
-    const first = await handler({ source }, context);
+    const { result: first } = await captureStdout(() => handler({ source }, context));
     rig.sim.activity.generate({ userId: reader.userId }, 3);
-    const second = await handler({ source }, context);
+    const { result: second } = await captureStdout(() => handler({ source }, context));
 
     expect(first).toMatchObject({ sourceId: 'handler-src', stoppedBecause: 'drained', eventsPublished: 14 });
     expect(second).toMatchObject({ stoppedBecause: 'drained' });

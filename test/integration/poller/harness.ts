@@ -229,3 +229,31 @@ export function offsetViolations(rig: Rig, userId: number): string[] {
   });
   return violations;
 }
+
+/**
+ * Runs `run` with process.stdout captured: Powertools Metrics writes its EMF
+ * lines there (not through console), so a handler test can check them instead
+ * of printing them into the test output.
+ */
+export async function captureStdout<T>(run: () => Promise<T>): Promise<{ result: T; lines: string[] }> {
+  const lines: string[] = [];
+  const original = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+    lines.push(...text.split('\n').filter((line) => line !== ''));
+    return true;
+  });
+  try {
+    return { result: await run(), lines };
+  } finally {
+    process.stdout.write = original;
+  }
+}
+
+/** The EMF documents among captured stdout lines. */
+export function emfDocuments(lines: readonly string[]): Array<Record<string, unknown>> {
+  return lines.flatMap((line) => {
+    if (!line.startsWith('{"_aws"')) return [];
+    return [JSON.parse(line) as Record<string, unknown>];
+  });
+}

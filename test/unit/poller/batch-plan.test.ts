@@ -1,7 +1,7 @@
 // planBatches: every entry once, each chat's order kept, chats side by side,
 // and about as few calls as consecutive cutting would make.
 import { describe, expect, it } from 'vitest';
-import { planBatches, type PlannedEntry } from '../../../functions/poller/batch-plan.js';
+import { chainDepth, planBatches, type PlannedEntry } from '../../../functions/poller/batch-plan.js';
 
 interface TestEntry extends PlannedEntry {
   readonly seq: number;
@@ -12,19 +12,6 @@ const LIMITS = { maxEntries: 10, maxBytes: 256 * 1024 };
 /** A page's worth of entries over `chats` chats, deterministic, busiest chat first. */
 function page(count: number, chats: number): TestEntry[] {
   return Array.from({ length: count }, (_, seq) => ({ seq, groupId: `chat${(seq * 7 + Math.floor(seq / 3)) % chats}`, bytes: 1500 }));
-}
-
-/** The longest line of calls that must run one after another (a call waits for the earlier calls sharing a chat). */
-function chainDepth(batches: readonly (readonly PlannedEntry[])[]): number {
-  const depthOfGroup = new Map<string, number>();
-  let deepest = 0;
-  for (const batch of batches) {
-    const groups = [...new Set(batch.map((e) => e.groupId))];
-    const depth = 1 + Math.max(0, ...groups.map((g) => depthOfGroup.get(g) ?? 0));
-    for (const g of groups) depthOfGroup.set(g, depth);
-    deepest = Math.max(deepest, depth);
-  }
-  return deepest;
 }
 
 /** What the sink did before: consecutive runs of 10 in page order. */
