@@ -1,5 +1,5 @@
 // `npm run demo`: the whole pipeline locally, with simulated chat traffic.
-// See docs/readme/local.md. Exit code 0 = every generated event consumed.
+// See docs/local.md. Exit code 0 = every generated event consumed.
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { startLocalAws } from '../functions/local/aws-emulators.js';

@@ -1,5 +1,5 @@
 // `npm run dev`: the local pipeline against a real Bitrix24 portal with your
-// own handlers. See docs/readme/local.md.
+// own handlers. See docs/local.md.
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { startLocalAws } from '../functions/local/aws-emulators.js';
