@@ -114,13 +114,29 @@ const tokenAnswers = () => sim.calls.filter((call) => call.method === TOKEN).map
 const send = (caller: Bitrix24Caller, text: string) => caller.call<number>('im.message.add', { DIALOG_ID: 'chat1', MESSAGE: text });
 const sentTexts = () => sim.sentMessages.map((message) => message.text);
 
-/** Breaks the source's chain the documented way: the answer of a renewal that rotated the token is lost. */
-async function breakTheChain(poll: (sourceId: string) => Promise<PollReport>, sourceId: string): Promise<void> {
+/**
+ * An OAuth source used by a warm poller and a warm consumer, whose chain then
+ * broke the documented way (the answer of a renewal that rotated the token
+ * was lost): both get invalid_grant.
+ */
+async function brokenOAuthSource(prefix: string) {
+  const userId = sim.addUser({ name: prefix }).id;
+  sim.subscribe(userId);
+  const sourceId = uniqueName(prefix);
+  const secretName = secretNameOf(pipeline.prefix, { id: sourceId, secretName: undefined });
+  putSecret(secretName, oauthSecret(reauthorise(userId)));
+  const poll = pollerContainer();
+  const consumer = warmConsumer({ id: sourceId, auth: 'oauth' });
+  expect((await poll(sourceId)).errorCode).toBeUndefined();
+  await send(consumer, 'before');
+
   clock += 3_601_000;
   sim.faults.inject({ method: TOKEN, kind: 'reset' });
   const broken = await poll(sourceId);
   expect(broken.errorCode).toBe('invalid_grant');
   expect(tokenAnswers().slice(-2)).toEqual(['200', 'invalid_grant']);
+  await expect(send(consumer, 'while broken')).rejects.toBeInstanceOf(InvalidGrantError);
+  return { userId, sourceId, secretName, poll, consumer };
 }
 
 beforeAll(async () => {
@@ -146,18 +162,7 @@ beforeEach(() => {
 
 describe('after invalid_grant the operator puts a new refresh token in the secret', () => {
   it('the poller takes it first: the warm consumer follows the new chain instead of its old seed, and the poller keeps renewing', async () => {
-    const userId = sim.addUser({ name: 'Replay A' }).id;
-    sim.subscribe(userId);
-    const sourceId = uniqueName('replay-a');
-    const secretName = secretNameOf(pipeline.prefix, { id: sourceId, secretName: undefined });
-    putSecret(secretName, oauthSecret(reauthorise(userId)));
-    const poll = pollerContainer();
-    const consumer = warmConsumer({ id: sourceId, auth: 'oauth' });
-    expect((await poll(sourceId)).errorCode).toBeUndefined();
-    await send(consumer, 'before');
-
-    await breakTheChain(poll, sourceId);
-    await expect(send(consumer, 'while broken')).rejects.toBeInstanceOf(InvalidGrantError);
+    const { userId, sourceId, secretName, poll, consumer } = await brokenOAuthSource('replay-a');
 
     putSecret(secretName, oauthSecret(reauthorise(userId)));
     clock += SECRET_MAX_AGE_MS; // the poller's cached secret expires; it rebuilds from the new one
@@ -165,7 +170,11 @@ describe('after invalid_grant the operator puts a new refresh token in the secre
     sim.clearCalls();
 
     // The replay: three calls of the warm consumer. Each posts its message exactly once.
-    for (const text of ['one', 'two', 'three']) await send(consumer, text);
+    const outcomes: string[] = [];
+    for (const text of ['one', 'two', 'three']) {
+      outcomes.push(await send(consumer, text).then(() => 'posted', (error: unknown) => (error instanceof Error ? error.name : 'failed')));
+    }
+    expect(outcomes).toEqual(['posted', 'posted', 'posted']);
     expect(sentTexts().filter((text) => ['one', 'two', 'three'].includes(text))).toEqual(['one', 'two', 'three']);
     expect(tokenAnswers()).not.toContain('invalid_grant');
 
@@ -176,17 +185,7 @@ describe('after invalid_grant the operator puts a new refresh token in the secre
   });
 
   it('the warm consumer calls first, with the old secret still cached: it re-reads the secret, starts the new chain, and the poller follows it', async () => {
-    const userId = sim.addUser({ name: 'Replay B' }).id;
-    sim.subscribe(userId);
-    const sourceId = uniqueName('replay-b');
-    const secretName = secretNameOf(pipeline.prefix, { id: sourceId, secretName: undefined });
-    putSecret(secretName, oauthSecret(reauthorise(userId)));
-    const poll = pollerContainer();
-    const consumer = warmConsumer({ id: sourceId, auth: 'oauth' });
-    expect((await poll(sourceId)).errorCode).toBeUndefined();
-    await send(consumer, 'before');
-    await breakTheChain(poll, sourceId);
-    await expect(send(consumer, 'while broken')).rejects.toBeInstanceOf(InvalidGrantError);
+    const { userId, sourceId, secretName, poll, consumer } = await brokenOAuthSource('replay-b');
 
     putSecret(secretName, oauthSecret(reauthorise(userId)));
     sim.clearCalls();
