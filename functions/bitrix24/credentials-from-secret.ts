@@ -1,5 +1,7 @@
 // From a source's configuration and its secret to client credentials: the
-// poller and consumer Lambdas call this once per cold start (per source).
+// poller and consumer Lambdas call this for every new value of the secret
+// (SecretFollowingClient in the consumers; the poller's handler keys its
+// dependencies on the secret's value).
 import { type SourceConfig } from '../shared/config.js';
 import { type Bitrix24Credentials } from './client.js';
 import { SourceSecretError } from './errors.js';
@@ -42,6 +44,7 @@ export function loadSourceCredentials(input: LoadSourceCredentialsInput): Source
   const clientEndpoint = secret.clientEndpoint ?? `https://${source.portal}/rest/`;
   samePortal('clientEndpoint', parseEndpoint(clientEndpoint, 'clientEndpoint').host);
   // The secret's refresh token seeds the store; a zero expiry forces a renewal before the first call.
+  // The store decides whether this seed is newer than its chain (token-store.ts, seedReplacesChain).
   const seed: StoredTokens = { accessToken: '', refreshToken: secret.refreshToken, expiresAt: 0 };
   const tokenStore = input.tokenStoreFactory({ sourceId: source.id, initial: () => Promise.resolve(seed) });
   return {

@@ -4,30 +4,39 @@
 // wins; the other gets TokenConflictError and reloads the winner's tokens.
 //
 // Seeding: the initial refresh token lives in the source secret. `initial()`
-// returns it; it is used while no item exists, and again when the operator
-// re-authorised the app and put a new refresh token in the secret (the item
-// records a hash of the seed it descends from — never the value — so a
-// changed secret is noticed).
+// returns it. The item records the version (a hash, never the value) of the
+// seed its chain descends from (`seedHash`) and of every seed adopted so far
+// (`seenSeeds`, a string set grown with ADD, so two writers never lose an
+// entry). A seed is used only when the item has never seen it:
+//
+//   no item                         → the seed
+//   seed = seedHash or in seenSeeds → the stored chain (the seed is older: a
+//                                     warm process still holding the secret
+//                                     from before a re-authorisation)
+//   seed unseen                     → the seed (a human re-authorised the app
+//                                     and put a new refresh token in the secret)
+//
+// The first renewal of a new seed may replace a chain of another lineage; any
+// other save must replace exactly the refresh token it renewed from.
 //
 // Token values are stored (the table is encrypted at rest) but never logged
 // and never put in an error.
-import { createHash } from 'node:crypto';
 import {
+  type AttributeValue,
   ConditionalCheckFailedException,
   type DynamoDBClient,
   GetItemCommand,
-  PutItemCommand,
-  type AttributeValue,
+  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { TokenConflictError, TokenStoreError } from './errors.js';
-import { type StoredTokens, type TokenStore } from './token-store.js';
+import { seedReplacesChain, seedVersionOf, type StoredTokens, type TokenStore } from './token-store.js';
 
 export interface DynamoDbTokenStoreOptions {
   readonly client: DynamoDBClient;
   /** The pipeline's state table (partition key `pk`). */
   readonly tableName: string;
   readonly sourceId: string;
-  /** The seed tokens (from the source secret), used when nothing newer is stored. @default none */
+  /** The seed tokens (from the source secret), used while the item has not seen them. @default none */
   readonly initial?: () => Promise<StoredTokens | undefined>;
 }
 
@@ -35,8 +44,14 @@ export function tokenItemKey(sourceId: string): string {
   return `oauth#${sourceId}`;
 }
 
-function seedHashOf(tokens: StoredTokens | undefined): string | undefined {
-  return tokens === undefined ? undefined : createHash('sha256').update(tokens.refreshToken).digest('hex');
+/**
+ * The token-store factory of `loadSourceCredentials` for the state table: the
+ * poller, the consumers and the CLI build their stores through it, so every
+ * process of a source follows the same seed rules.
+ */
+export function dynamoDbTokenStoreFactory(options: { readonly client: DynamoDBClient; readonly tableName: string }) {
+  return (input: { readonly sourceId: string; readonly initial: () => Promise<StoredTokens | undefined> }): DynamoDbTokenStore =>
+    new DynamoDbTokenStore({ client: options.client, tableName: options.tableName, sourceId: input.sourceId, initial: input.initial });
 }
 
 function safeCause(error: unknown): Error {
@@ -79,44 +94,46 @@ export class DynamoDbTokenStore implements TokenStore {
     if (accessToken === undefined || refreshToken === undefined || !Number.isFinite(expiresAt)) {
       throw new TokenStoreError(`The OAuth token item of source "${this.#sourceId}" in ${this.#tableName} is incomplete (accessToken/refreshToken/accessTokenExpiresAt); delete it to re-seed from the secret.`);
     }
-    const storedSeed = item.seedHash?.S;
-    const seedHash = seedHashOf(seed);
-    // The secret holds a refresh token this chain does not descend from: a human re-authorised the app.
-    if (seed !== undefined && storedSeed !== undefined && storedSeed !== seedHash) return seed;
+    if (seed !== undefined && seedReplacesChain(seedVersionOf(seed), { current: item.seedHash?.S, seen: item.seenSeeds?.SS ?? [] })) return seed;
     return { accessToken, refreshToken, expiresAt };
   }
 
   async save(next: StoredTokens, previous: StoredTokens | undefined): Promise<void> {
     const seed = await this.#initial?.();
-    const seedHash = seedHashOf(seed);
-    const values: Record<string, AttributeValue> = {};
-    let condition = 'attribute_not_exists(pk)';
-    if (previous !== undefined) {
-      values[':prev'] = { S: previous.refreshToken };
-      condition = 'attribute_not_exists(pk) OR refreshToken = :prev';
-      if (seedHash !== undefined && previous.refreshToken === seed?.refreshToken) {
-        // Saving the first renewal of a (new) seed: it may replace a chain started from an older seed.
-        values[':seed'] = { S: seedHash };
-        condition = 'attribute_not_exists(pk) OR refreshToken = :prev OR seedHash <> :seed';
-      } else {
-        condition = 'refreshToken = :prev';
-      }
-    }
-    const item: Record<string, AttributeValue> = {
-      ...this.#key,
-      accessToken: { S: next.accessToken },
-      refreshToken: { S: next.refreshToken },
-      accessTokenExpiresAt: { N: String(next.expiresAt) },
-      updatedAt: { S: new Date().toISOString() },
+    const seedVersion = seed === undefined ? undefined : seedVersionOf(seed);
+    const values: Record<string, AttributeValue> = {
+      ':access': { S: next.accessToken },
+      ':refresh': { S: next.refreshToken },
+      ':expires': { N: String(next.expiresAt) },
+      ':updated': { S: new Date().toISOString() },
     };
-    if (seedHash !== undefined) item.seedHash = { S: seedHash };
+    let update = 'SET accessToken = :access, refreshToken = :refresh, accessTokenExpiresAt = :expires, updatedAt = :updated';
+    let condition: string;
+    // A save that starts the chain from this process's seed records the seed's version.
+    const startsFromSeed = seedVersion !== undefined && (previous === undefined || previous.refreshToken === seed?.refreshToken);
+    if (startsFromSeed) {
+      values[':seed'] = { S: seedVersion };
+      values[':seedSet'] = { SS: [seedVersion] };
+      update += ', seedHash = :seed ADD seenSeeds :seedSet';
+    }
+    if (previous === undefined) {
+      condition = 'attribute_not_exists(pk)';
+    } else if (startsFromSeed) {
+      values[':prev'] = { S: previous.refreshToken };
+      // The first renewal of a seed the item has never seen may replace a chain of another lineage.
+      condition = 'attribute_not_exists(pk) OR refreshToken = :prev OR (attribute_exists(seedHash) AND seedHash <> :seed AND NOT contains(seenSeeds, :seed))';
+    } else {
+      values[':prev'] = { S: previous.refreshToken };
+      condition = 'refreshToken = :prev';
+    }
     try {
       await this.#client.send(
-        new PutItemCommand({
+        new UpdateItemCommand({
           TableName: this.#tableName,
-          Item: item,
+          Key: this.#key,
+          UpdateExpression: update,
           ConditionExpression: condition,
-          ...(Object.keys(values).length === 0 ? {} : { ExpressionAttributeValues: values }),
+          ExpressionAttributeValues: values,
           ReturnValuesOnConditionCheckFailure: 'NONE',
         }),
       );
@@ -124,7 +141,7 @@ export class DynamoDbTokenStore implements TokenStore {
       if (error instanceof ConditionalCheckFailedException) {
         throw new TokenConflictError(`Another process saved newer OAuth tokens for source "${this.#sourceId}" first; reload them from the store and retry.`);
       }
-      throw new TokenStoreError(`Saving the OAuth tokens of source "${this.#sourceId}" to table ${this.#tableName} failed; check the table and the role's dynamodb:PutItem permission.`, safeCause(error));
+      throw new TokenStoreError(`Saving the OAuth tokens of source "${this.#sourceId}" to table ${this.#tableName} failed; check the table and the role's dynamodb:UpdateItem permission.`, safeCause(error));
     }
   }
 

@@ -167,17 +167,35 @@ export class ExpiredTokenError extends Bitrix24Error {
   }
 }
 
-/** 403 ACCESS_DENIED / INVALID_CREDENTIALS / insufficient_scope / user_access_error. Not retried. */
+/**
+ * 403 ACCESS_DENIED / INVALID_CREDENTIALS / insufficient_scope / user_access_error. Not retried.
+ * ACCESS_DENIED means two things (error-codes.md; api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/chat-message-send.md
+ * and the other imbot.v2 pages): from an `imbot.v2.*` method, the bot is not a member of that chat;
+ * from any other method, REST is not available on the portal's plan.
+ */
 export class AccessDeniedError extends Bitrix24Error {
   readonly description?: string;
   constructor(fields: ApiErrorFields) {
-    const hint =
-      fields.code === 'insufficient_scope'
-        ? 'Add the missing scope (im, imbot) to the webhook or app and re-authorise it.'
-        : 'Grant the webhook user / app the rights for this method (scope im or imbot) or use another user.';
-    super(`${where(fields)}: the caller is not allowed to do this.${withDescription(fields.description)} ${hint}`, 'permission', false, fields);
+    super(`${where(fields)}: the caller is not allowed to do this.${withDescription(fields.description)} ${accessDeniedHint(fields)}`, 'permission', false, fields);
     this.name = 'AccessDeniedError';
     if (fields.description !== undefined) this.description = fields.description;
+  }
+}
+
+function accessDeniedHint(fields: ApiErrorFields): string {
+  switch (fields.code) {
+    case 'ACCESS_DENIED':
+      return fields.method?.startsWith('imbot.v2.') === true
+        ? 'The bot is not a member of this chat (or lacks the chat role this method needs): add the bot to the chat first; imbot.v2.Command.answer works without membership.'
+        : 'REST is available only on commercial Bitrix24 plans: check the portal\'s plan, or grant the webhook user / app the rights for this method.';
+    case 'INVALID_CREDENTIALS':
+      return 'The user behind the webhook / access token lacks the rights for this method: grant them, or use another user\'s credentials.';
+    case 'insufficient_scope':
+      return 'Add the missing scope (im, imbot) to the webhook or app and re-authorise it.';
+    case 'user_access_error':
+      return 'The app is installed but the portal administrator limited it to certain users: give this user access to the app in its settings, or authorise the app as a user who has it.';
+    default:
+      return 'Grant the webhook user / app the rights for this method (scope im or imbot) or use another user.';
   }
 }
 
@@ -226,19 +244,32 @@ export class PortalDeletedError extends Bitrix24Error {
   }
 }
 
+// The imbot.v2 methods' own codes and what each asks the operator to do. Sources:
+// api-reference/chat-bots/chat-bots-v2/imbot.v2/events/event-get.md (Possible Error Codes),
+// imbot.v2/bots/bot-register.md and change-log.md (BOT-BC-0506-1: 40-character botToken),
+// imbot.v2/bots/bot-update.md (a rotated botToken: the old one gets BOT_OWNERSHIP_ERROR),
+// index.md (a bot gets events only in the format of the API version it was registered with).
+const V2_BOT = 'register it with imbot.v2.Bot.register (a bot registered with v1 imbot.register gets no imbot.v2.Event.get events)';
 const BOT_HINTS: Readonly<Record<string, string>> = {
-  BOT_ID_REQUIRED: 'Pass botId (the id imbot.register returned) in the source configuration.',
-  BOT_TOKEN_NOT_SPECIFIED: 'With webhook auth, put the bot\'s token ("botToken") in the source secret.',
-  BOT_NOT_FOUND: 'The bot does not exist (deleted?): check botId or register the bot again.',
-  BOT_OWNERSHIP_ERROR: 'The bot belongs to another app/user: use the credentials that registered it, or the right botToken.',
-  SCOPE_ERROR: 'Add scope "imbot" (and "im" for withUserEvents) to the webhook or app.',
-  AUTH_ERROR: 'The bot token or credentials were rejected: check botToken and the webhook/app credentials.',
-  USER_NOT_SUBSCRIBED: 'withUserEvents needs im.v2.Event.subscribe for the calling user first.',
+  BOT_ID_REQUIRED: `botId was not sent: set botId in the source configuration to the bot's id (bot.id in imbot.v2.Bot.register's answer); ${V2_BOT}.`,
+  BOT_TOKEN_NOT_SPECIFIED:
+    'With webhook auth every imbot.v2 call needs the bot\'s botToken (the one passed to imbot.v2.Bot.register): put "botToken" in the source secret. OAuth apps need none.',
+  BOT_TOKEN_INVALID_LENGTH:
+    'The bot token is longer than 40 characters, which Bitrix24 refuses: rotate it to at most 40 characters with imbot.v2.Bot.update {fields: {botToken}} (authorised with the old token), then put the new one in the source secret.',
+  BOT_NOT_FOUND: `No bot with this botId exists on the portal (unregistered, or a wrong id): check botId in the source configuration; to recreate the bot, ${V2_BOT} and update botId.`,
+  BOT_OWNERSHIP_ERROR:
+    'The bot belongs to another app or user: with OAuth only the app (client_id) that registered a bot may read its events, so use that app\'s credentials; with a webhook the botToken does not match (after imbot.v2.Bot.update rotated it, the old one gets this error): put the current botToken in the source secret.',
+  SCOPE_ERROR: 'The credentials lack scope "im", which withUserEvents: true needs: add "im" (next to "imbot") to the webhook or app and re-authorise it, or turn withUserEvents off.',
+  AUTH_ERROR:
+    'Bitrix24 could not determine the current user from these credentials: check that the webhook (or the user who authorised the app) still exists and is active, then recreate the webhook or re-authorise the app and update the source secret.',
+  USER_NOT_SUBSCRIBED:
+    'withUserEvents needs the calling user subscribed to their events: call im.v2.Event.subscribe once with the same credentials (b24-pipeline subscribe --source <id>), or turn withUserEvents off.',
 };
 
+/** The imbot.v2 codes answered as a BotError subclass (response.ts maps each to its class). */
 export const BOT_ERROR_CODES: readonly string[] = Object.keys(BOT_HINTS);
 
-/** imbot.v2.Event.get's own errors (BOT_NOT_FOUND, BOT_OWNERSHIP_ERROR, …). Not retried. */
+/** An imbot.v2 method's own error (botId, botToken, ownership, scope, subscription). Not retried; each code has its own subclass. */
 export class BotError extends Bitrix24Error {
   readonly description?: string;
   constructor(fields: ApiErrorFields) {
@@ -250,6 +281,72 @@ export class BotError extends Bitrix24Error {
     );
     this.name = 'BotError';
     if (fields.description !== undefined) this.description = fields.description;
+  }
+}
+
+type BotErrorFields = Omit<ApiErrorFields, 'code'>;
+
+/** BOT_ID_REQUIRED: the call carried no botId. */
+export class BotIdRequiredError extends BotError {
+  constructor(fields: BotErrorFields) {
+    super({ ...fields, code: 'BOT_ID_REQUIRED' });
+    this.name = 'BotIdRequiredError';
+  }
+}
+
+/** BOT_TOKEN_NOT_SPECIFIED: webhook auth without botToken. */
+export class BotTokenNotSpecifiedError extends BotError {
+  constructor(fields: BotErrorFields) {
+    super({ ...fields, code: 'BOT_TOKEN_NOT_SPECIFIED' });
+    this.name = 'BotTokenNotSpecifiedError';
+  }
+}
+
+/** BOT_TOKEN_INVALID_LENGTH: a botToken over 40 characters. */
+export class BotTokenInvalidLengthError extends BotError {
+  constructor(fields: BotErrorFields) {
+    super({ ...fields, code: 'BOT_TOKEN_INVALID_LENGTH' });
+    this.name = 'BotTokenInvalidLengthError';
+  }
+}
+
+/** BOT_NOT_FOUND: no bot with this id. */
+export class BotNotFoundError extends BotError {
+  constructor(fields: BotErrorFields) {
+    super({ ...fields, code: 'BOT_NOT_FOUND' });
+    this.name = 'BotNotFoundError';
+  }
+}
+
+/** BOT_OWNERSHIP_ERROR: the bot was registered by another app (OAuth) or the botToken does not match (webhook). */
+export class BotOwnershipError extends BotError {
+  constructor(fields: BotErrorFields) {
+    super({ ...fields, code: 'BOT_OWNERSHIP_ERROR' });
+    this.name = 'BotOwnershipError';
+  }
+}
+
+/** SCOPE_ERROR: scope `im` is missing for withUserEvents. */
+export class BotScopeError extends BotError {
+  constructor(fields: BotErrorFields) {
+    super({ ...fields, code: 'SCOPE_ERROR' });
+    this.name = 'BotScopeError';
+  }
+}
+
+/** AUTH_ERROR: Bitrix24 could not determine the current user. */
+export class CurrentUserUnknownError extends BotError {
+  constructor(fields: BotErrorFields) {
+    super({ ...fields, code: 'AUTH_ERROR' });
+    this.name = 'CurrentUserUnknownError';
+  }
+}
+
+/** USER_NOT_SUBSCRIBED: withUserEvents without im.v2.Event.subscribe. */
+export class UserNotSubscribedError extends BotError {
+  constructor(fields: BotErrorFields) {
+    super({ ...fields, code: 'USER_NOT_SUBSCRIBED' });
+    this.name = 'UserNotSubscribedError';
   }
 }
 

@@ -14,9 +14,15 @@ export { type Bitrix24Logger, silentLogger } from './logger.js';
 export { REDACTED, SecretRedactor, redactPatterns, redactUrl } from './redact.js';
 export { DEFAULT_RETRY_OPTIONS, type RetryOptions } from './retry-policy.js';
 export { DEFAULT_TRANSPORT_OPTIONS, type TransportOptions, type TransportStats } from './transport.js';
-export { InMemoryTokenStore, type StoredTokens, type TokenStore } from './token-store.js';
-export { DynamoDbTokenStore, tokenItemKey, type DynamoDbTokenStoreOptions } from './dynamodb-token-store.js';
+export { InMemoryTokenStore, seedReplacesChain, seedVersionOf, type SeedLineage, type StoredTokens, type TokenStore } from './token-store.js';
+export { DynamoDbTokenStore, dynamoDbTokenStoreFactory, tokenItemKey, type DynamoDbTokenStoreOptions } from './dynamodb-token-store.js';
 export { parseSourceSecret, type OAuthSourceSecret, type SourceSecret, type WebhookSourceSecret } from './source-secret.js';
 export { loadSourceCredentials, type LoadSourceCredentialsInput, type SourceCredentials } from './credentials-from-secret.js';
 export { createSecretReader, secretsManagerFetch, type FetchSecret, type SecretReader, type SecretReaderOptions } from './secret-reader.js';
 export { isLoopbackHost } from './endpoint.js';
+export {
+  SecretFollowingClient,
+  isCredentialFailure,
+  type SecretBuiltClient,
+  type SecretFollowingClientOptions,
+} from './secret-following-client.js';

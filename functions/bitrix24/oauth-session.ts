@@ -10,6 +10,21 @@
 //     (TokenConflictError); in both cases it reloads the winner's tokens from
 //     the store and carries on. Only a refresh token that no process can
 //     replace ends in InvalidGrantError (re-authorise by hand).
+//
+// A renewal that succeeded has spent the old refresh token: the new pair is
+// the only live one, so it is never thrown away. It is used in memory at once;
+// a save that fails for any reason but a conflict (throttling, network) is
+// retried with backoff; if it still fails the process keeps the chain in
+// memory, logs an error, retries the save on later calls, and saves the next
+// renewal over what the store still holds:
+//
+//   saved ──renew──► saving ──ok──► saved
+//                      │ failed N times
+//                      ▼
+//                   unsaved (in memory; `#unsaved.over` = what the store holds)
+//                      ├─ later call: one more save attempt per interval ──ok──► saved
+//                      ├─ next renewal: spends the in-memory token, saves over `over`
+//                      └─ store changed by another process (new seed): adopt its chain
 import {
   Bitrix24Error,
   InvalidClientError,
@@ -44,6 +59,29 @@ export interface OAuthSessionOptions {
   readonly raceChecks: number;
   /** Pause between those re-reads, in ms. */
   readonly raceCheckIntervalMs: number;
+  /** Attempts to save renewed tokens before the process keeps them unsaved in memory. @default 5 */
+  readonly saveAttempts?: number;
+  /** First pause between save attempts, in ms; doubles per attempt. @default 200 */
+  readonly saveRetryBaseDelayMs?: number;
+  /** Longest pause between save attempts, in ms. @default 3000 */
+  readonly saveRetryMaxDelayMs?: number;
+  /** While tokens are unsaved, how often a call tries the save again, in ms. @default 30000 */
+  readonly unsavedRetryIntervalMs?: number;
+}
+
+/** Renewed tokens the store does not hold yet, and the tokens it does hold (what the save must replace). */
+interface UnsavedTokens {
+  readonly tokens: StoredTokens;
+  readonly over: StoredTokens | undefined;
+  readonly nextAttemptAt: number;
+}
+
+const sameRefreshToken = (a: StoredTokens | undefined, b: StoredTokens | undefined): boolean => a?.refreshToken === b?.refreshToken;
+
+/** Log attributes of a store failure: its name and code, never its raw message (it could echo request data). */
+function errorSummary(error: unknown): { errorName: string; code?: string } {
+  if (error instanceof Bitrix24Error) return { errorName: error.name, code: error.code };
+  return { errorName: error instanceof Error ? error.name : typeof error };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -52,18 +90,33 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 export class OAuthSession {
   readonly #o: OAuthSessionOptions;
+  readonly #saveAttempts: number;
+  readonly #saveRetryBaseDelayMs: number;
+  readonly #saveRetryMaxDelayMs: number;
+  readonly #unsavedRetryIntervalMs: number;
   #tokens: StoredTokens | undefined;
   #renewing: Promise<StoredTokens> | undefined;
   #loading: Promise<StoredTokens> | undefined;
+  #unsaved: UnsavedTokens | undefined;
+  #retryingSave: Promise<void> | undefined;
   #renewals = 0;
 
   constructor(options: OAuthSessionOptions) {
     this.#o = options;
+    this.#saveAttempts = Math.max(1, options.saveAttempts ?? 5);
+    this.#saveRetryBaseDelayMs = options.saveRetryBaseDelayMs ?? 200;
+    this.#saveRetryMaxDelayMs = options.saveRetryMaxDelayMs ?? 3000;
+    this.#unsavedRetryIntervalMs = options.unsavedRetryIntervalMs ?? 30_000;
   }
 
   /** Token-endpoint requests this session made (successful or not). */
   get renewals(): number {
     return this.#renewals;
+  }
+
+  /** Whether this process holds renewed tokens the store has not accepted yet. */
+  get hasUnsavedTokens(): boolean {
+    return this.#unsaved !== undefined;
   }
 
   #expiring(tokens: StoredTokens): boolean {
@@ -107,7 +160,9 @@ export class OAuthSession {
     }
     const tokens = this.#tokens;
     if (tokens === undefined) throw new OAuthRenewalError({ code: 'NO_TOKENS' });
-    return this.#expiring(tokens) ? await this.renew(tokens) : tokens;
+    if (this.#expiring(tokens)) return await this.renew(tokens);
+    await this.#retryUnsavedSave();
+    return this.#tokens ?? tokens;
   }
 
   /** Renews after `stale` was found expired (by clock or by an `expired_token` answer). Single-flight per process. */
@@ -121,45 +176,134 @@ export class OAuthSession {
   }
 
   async #renewOnce(stale: StoredTokens): Promise<StoredTokens> {
-    const stored = await this.#loadStore();
-    if (stored !== undefined && stored.refreshToken !== stale.refreshToken && !this.#expiring(stored)) {
+    await this.#retryingSave;
+    const unsaved = this.#unsaved;
+    let stored: StoredTokens | undefined;
+    try {
+      stored = await this.#loadStore();
+    } catch (error) {
+      // Holding the only live refresh token, renew from it even while the store cannot be read.
+      if (unsaved === undefined) throw error;
+      stored = unsaved.over;
+    }
+    if (unsaved !== undefined && !sameRefreshToken(stored, unsaved.over)) {
+      // Another process stored tokens since our save failed (a new seed): those are the ones every process uses now.
+      this.#unsaved = undefined;
+      this.#o.logger.warn('bitrix24 oauth: another process stored new tokens while ours were unsaved; using the stored ones', { host: this.#o.tokenEndpoint.host });
+      if (stored !== undefined && !this.#expiring(stored)) return this.#adopt(stored);
+    } else if (unsaved === undefined && stored !== undefined && stored.refreshToken !== stale.refreshToken && !this.#expiring(stored)) {
       this.#o.logger.info('bitrix24 oauth: another process renewed the token; using the stored one', { host: this.#o.tokenEndpoint.host });
       return this.#adopt(stored);
     }
-    const previous = stored ?? stale;
+    // The refresh token to spend: our unsaved one (the store's is used up), else the newest the store holds.
+    const spend = this.#unsaved?.tokens ?? stored ?? stale;
     let next: StoredTokens;
     try {
-      next = await this.#requestTokens(previous.refreshToken);
+      next = await this.#requestTokens(spend.refreshToken);
     } catch (error) {
       if (error instanceof InvalidGrantError) {
-        const winner = await this.#awaitOtherRenewal(previous.refreshToken);
+        const winner = await this.#awaitOtherRenewal(spend.refreshToken);
         if (winner !== undefined) {
+          this.#unsaved = undefined;
           this.#o.logger.warn('bitrix24 oauth: refresh token already used by another process; using its renewed tokens', {});
           return this.#adopt(winner);
         }
       }
       throw error;
     }
-    try {
-      await this.#o.store.save(next, stored);
-    } catch (error) {
-      if (!(error instanceof TokenConflictError)) {
-        if (error instanceof Bitrix24Error) throw error;
-        throw new TokenStoreError(
-          'Saving the renewed OAuth tokens failed; the new refresh token may be lost (the old one is used up). Check the token store; if calls then fail with invalid_grant, re-authorise the app by hand.',
-          error,
-        );
-      }
-      const winner = await this.#loadStore();
-      if (winner === undefined || winner.refreshToken === previous.refreshToken) throw error;
-      this.#o.logger.warn('bitrix24 oauth: lost the token save to another process; using its tokens', {});
-      return this.#adopt(winner);
+    // `spend` is used up now: `next` is the live chain whatever happens to the save.
+    this.#adopt(next);
+    const saved = await this.#saveRenewed(next, stored);
+    if (saved === 'saved') {
+      this.#o.logger.info('bitrix24 oauth: access token renewed', {
+        host: this.#o.tokenEndpoint.host,
+        expiresInSeconds: Math.round((next.expiresAt - this.#o.now()) / 1000),
+      });
     }
-    this.#o.logger.info('bitrix24 oauth: access token renewed', {
+    return this.#tokens ?? next;
+  }
+
+  /**
+   * Saves renewed tokens over `over` (what the store held when the renewal
+   * started). Retries failures other than conflicts with backoff; after the
+   * last attempt keeps the tokens unsaved in memory and says so loudly.
+   */
+  async #saveRenewed(next: StoredTokens, over: StoredTokens | undefined): Promise<'saved' | 'adopted-winner' | 'unsaved'> {
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= this.#saveAttempts; attempt += 1) {
+      try {
+        await this.#o.store.save(next, over);
+        this.#unsaved = undefined;
+        return 'saved';
+      } catch (error) {
+        if (error instanceof TokenConflictError) return await this.#afterConflict(next, over);
+        lastError = error;
+      }
+      if (attempt < this.#saveAttempts) {
+        const waitMs = Math.min(this.#saveRetryMaxDelayMs, this.#saveRetryBaseDelayMs * 2 ** (attempt - 1));
+        this.#o.logger.warn('bitrix24 oauth: saving the renewed tokens failed; retrying (the new tokens are in use meanwhile)', {
+          host: this.#o.tokenEndpoint.host,
+          attempt,
+          waitMs,
+          ...errorSummary(lastError),
+        });
+        await this.#o.sleep(waitMs);
+      }
+    }
+    this.#unsaved = { tokens: next, over, nextAttemptAt: this.#o.now() + this.#unsavedRetryIntervalMs };
+    this.#o.logger.error(
+      'bitrix24 oauth: the renewed OAuth tokens could NOT be saved to the token store; the old refresh token is used up, so this process keeps the new ones in memory and retries the save on later calls. Until a save succeeds, other processes of this source fail with invalid_grant. Fix the token store (DynamoDB throttling, permissions, network); do not re-authorise while this process runs.',
+      { host: this.#o.tokenEndpoint.host, attempts: this.#saveAttempts, retryInMs: this.#unsavedRetryIntervalMs, ...errorSummary(lastError) },
+    );
+    return 'unsaved';
+  }
+
+  /** A conditional save lost: adopt the tokens another process stored, or keep ours unsaved if the store holds nothing newer. */
+  async #afterConflict(next: StoredTokens, over: StoredTokens | undefined): Promise<'adopted-winner' | 'unsaved'> {
+    let winner: StoredTokens | undefined;
+    try {
+      winner = await this.#loadStore();
+    } catch {
+      winner = undefined;
+    }
+    if (winner !== undefined && !sameRefreshToken(winner, over) && !sameRefreshToken(winner, next)) {
+      this.#unsaved = undefined;
+      this.#o.logger.warn('bitrix24 oauth: lost the token save to another process; using its tokens', {});
+      this.#adopt(winner);
+      return 'adopted-winner';
+    }
+    this.#unsaved = { tokens: next, over: winner, nextAttemptAt: this.#o.now() + this.#unsavedRetryIntervalMs };
+    this.#o.logger.error('bitrix24 oauth: the token store refused the renewed tokens but holds nothing newer; keeping them in memory and retrying the save on later calls', {
       host: this.#o.tokenEndpoint.host,
-      expiresInSeconds: Math.round((next.expiresAt - this.#o.now()) / 1000),
     });
-    return this.#adopt(next);
+    return 'unsaved';
+  }
+
+  /** While tokens are unsaved: one more save attempt per interval, on the path of a normal call. Never throws. */
+  async #retryUnsavedSave(): Promise<void> {
+    const unsaved = this.#unsaved;
+    if (unsaved === undefined || this.#o.now() < unsaved.nextAttemptAt) return;
+    this.#retryingSave ??= (async () => {
+      this.#unsaved = { ...unsaved, nextAttemptAt: this.#o.now() + this.#unsavedRetryIntervalMs };
+      try {
+        await this.#o.store.save(unsaved.tokens, unsaved.over);
+        this.#unsaved = undefined;
+        this.#o.logger.info('bitrix24 oauth: the renewed tokens that could not be saved earlier are saved now', { host: this.#o.tokenEndpoint.host });
+      } catch (error) {
+        if (error instanceof TokenConflictError) {
+          await this.#afterConflict(unsaved.tokens, unsaved.over);
+          return;
+        }
+        this.#o.logger.error('bitrix24 oauth: the renewed OAuth tokens are still unsaved (this process keeps them in memory); fix the token store', {
+          host: this.#o.tokenEndpoint.host,
+          retryInMs: this.#unsavedRetryIntervalMs,
+          ...errorSummary(error),
+        });
+      }
+    })().finally(() => {
+      this.#retryingSave = undefined;
+    });
+    await this.#retryingSave;
   }
 
   /** After invalid_grant: did another process just rotate this refresh token? Poll the store briefly. */

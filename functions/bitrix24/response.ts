@@ -8,8 +8,13 @@ import {
   type ApiErrorFields,
   Bitrix24ApiError,
   type Bitrix24Error,
-  BOT_ERROR_CODES,
-  BotError,
+  BotIdRequiredError,
+  BotNotFoundError,
+  BotOwnershipError,
+  BotScopeError,
+  BotTokenInvalidLengthError,
+  BotTokenNotSpecifiedError,
+  CurrentUserUnknownError,
   ExpiredTokenError,
   InvalidRequestError,
   MalformedResponseError,
@@ -20,6 +25,7 @@ import {
   PortalDeletedError,
   QueryLimitExceededError,
   ServerError,
+  UserNotSubscribedError,
 } from './errors.js';
 
 export interface SuccessEnvelope {
@@ -82,8 +88,25 @@ export function errorForCode(code: string, fields: Omit<ApiErrorFields, 'code'>,
       return new MethodNotFoundError(f);
     case 'PORTAL_DELETED':
       return new PortalDeletedError(f);
+    // imbot.v2's own codes: api-reference/chat-bots/chat-bots-v2/imbot.v2/events/event-get.md,
+    // imbot.v2/bots/bot-register.md (BOT_TOKEN_INVALID_LENGTH).
+    case 'BOT_ID_REQUIRED':
+      return new BotIdRequiredError(fields);
+    case 'BOT_TOKEN_NOT_SPECIFIED':
+      return new BotTokenNotSpecifiedError(fields);
+    case 'BOT_TOKEN_INVALID_LENGTH':
+      return new BotTokenInvalidLengthError(fields);
+    case 'BOT_NOT_FOUND':
+      return new BotNotFoundError(fields);
+    case 'BOT_OWNERSHIP_ERROR':
+      return new BotOwnershipError(fields);
+    case 'SCOPE_ERROR':
+      return new BotScopeError(fields);
+    case 'AUTH_ERROR':
+      return new CurrentUserUnknownError(fields);
+    case 'USER_NOT_SUBSCRIBED':
+      return new UserNotSubscribedError(fields);
     default:
-      if (BOT_ERROR_CODES.includes(code)) return new BotError(f);
       // An unknown code on a 5xx is still a server fault: retry it.
       if (fields.httpStatus !== undefined && fields.httpStatus >= 500) return new ServerError(f);
       return new Bitrix24ApiError(f);

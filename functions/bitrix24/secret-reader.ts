@@ -11,7 +11,7 @@ export interface SecretReaderOptions {
   readonly fetch?: FetchSecret;
   /** Used by the default fetch. @default new SecretsManagerClient({}) */
   readonly client?: SecretsManagerClient;
-  /** How long a value is reused, in ms. @default 300000 (5 min; a re-authorised app is picked up within it) */
+  /** How long a value is reused, in ms. @default 300000 (5 min: a changed secret is picked up within it, at once after a credential refusal) */
   readonly maxAgeMs?: number;
   /** Clock, ms epoch. @default Date.now */
   readonly now?: () => number;
@@ -20,7 +20,7 @@ export interface SecretReaderOptions {
 export interface SecretReader {
   /** The secret string, from the cache when younger than maxAgeMs. Concurrent reads share one fetch. */
   read(secretName: string): Promise<string>;
-  /** Drops a cached value (e.g. after the credentials were rejected). */
+  /** Drops a cached value (after the credentials were refused: SecretFollowingClient re-reads at once). */
   invalidate(secretName?: string): void;
 }
 

@@ -9,7 +9,14 @@ import {
   type Bitrix24Client,
   type Bitrix24ClientOptions,
   BotError,
+  BotIdRequiredError,
+  BotNotFoundError,
+  BotOwnershipError,
+  BotScopeError,
+  BotTokenInvalidLengthError,
+  BotTokenNotSpecifiedError,
   createBitrix24Client,
+  CurrentUserUnknownError,
   ExpiredTokenError,
   InsecureUrlError,
   InvalidArgumentError,
@@ -26,6 +33,7 @@ import {
   RequestTimeoutError,
   ResponseTooLargeError,
   ServerError,
+  UserNotSubscribedError,
 } from '../../../functions/bitrix24/index.js';
 import { freePort } from '../../../functions/local/aws-emulators.js';
 import { type PortalSimulator, startPortalSimulator } from '../../../functions/simulator/index.js';
@@ -83,10 +91,11 @@ describe('Bitrix24 error answers (fault injection)', () => {
     [503, 'OVERLOAD_LIMIT', OverloadLimitError, 'overload', 'support'],
     [401, 'NO_AUTH_FOUND', NoAuthFoundError, 'auth', 'webhook URL'],
     [401, 'expired_token', ExpiredTokenError, 'auth', 'token'],
-    [403, 'ACCESS_DENIED', AccessDeniedError, 'permission', 'rights'],
+    // error-codes.md: outside imbot.v2, ACCESS_DENIED means REST is not on the portal's plan.
+    [403, 'ACCESS_DENIED', AccessDeniedError, 'permission', 'commercial Bitrix24 plans'],
     [403, 'INVALID_CREDENTIALS', AccessDeniedError, 'permission', 'rights'],
     [403, 'insufficient_scope', AccessDeniedError, 'permission', 'scope'],
-    [403, 'user_access_error', AccessDeniedError, 'permission', 'rights'],
+    [403, 'user_access_error', AccessDeniedError, 'permission', 'access to the app'],
     [400, 'INVALID_REQUEST', InvalidRequestError, 'config', 'https://'],
     [500, 'PORTAL_DELETED', PortalDeletedError, 'portal-gone', 'Disable this source'],
     [404, 'ERROR_METHOD_NOT_FOUND', MethodNotFoundError, 'config', 'method name'],
@@ -102,26 +111,42 @@ describe('Bitrix24 error answers (fault injection)', () => {
     expect(time.waits).toEqual([]);
   });
 
-  it.each(['BOT_ID_REQUIRED', 'BOT_TOKEN_NOT_SPECIFIED', 'BOT_NOT_FOUND', 'BOT_OWNERSHIP_ERROR', 'SCOPE_ERROR', 'AUTH_ERROR', 'USER_NOT_SUBSCRIBED'])(
-    'bot error %s → BotError, not retried',
-    async (code) => {
-      const bot = sim.registerBot(userId, { code: `bot_${code.toLowerCase()}` });
-      capture.secret(bot.botToken);
-      sim.faults.inject({ method: 'imbot.v2.Event.get', kind: 'error', status: 400, code });
-      const error = await capture.rejection(client().getBotEvents({ botId: bot.botId, botToken: bot.botToken }));
-      expect(error).toBeInstanceOf(BotError);
-      expect(error).toMatchObject({ code, kind: 'bot', retryable: false });
-      expect(callsOf('imbot.v2.Event.get')).toHaveLength(1);
-    },
-  );
-
-  it('a real BOT_NOT_FOUND / BOT_OWNERSHIP_ERROR from the portal is a BotError', async () => {
-    const bot = sim.registerBot(userId, { code: 'real_errors' });
+  // api-reference/chat-bots/chat-bots-v2/imbot.v2/events/event-get.md (Possible Error Codes);
+  // BOT_TOKEN_INVALID_LENGTH: imbot.v2/bots/bot-register.md, change-log.md BOT-BC-0506-1.
+  it.each([
+    ['BOT_ID_REQUIRED', BotIdRequiredError, 'imbot.v2.Bot.register'],
+    ['BOT_TOKEN_NOT_SPECIFIED', BotTokenNotSpecifiedError, 'put "botToken" in the source secret'],
+    ['BOT_TOKEN_INVALID_LENGTH', BotTokenInvalidLengthError, 'at most 40 characters with imbot.v2.Bot.update'],
+    ['BOT_NOT_FOUND', BotNotFoundError, 'register it with imbot.v2.Bot.register'],
+    ['BOT_OWNERSHIP_ERROR', BotOwnershipError, 'only the app (client_id) that registered a bot may read its events'],
+    ['SCOPE_ERROR', BotScopeError, 'scope "im"'],
+    ['AUTH_ERROR', CurrentUserUnknownError, 'could not determine the current user'],
+    ['USER_NOT_SUBSCRIBED', UserNotSubscribedError, 'im.v2.Event.subscribe'],
+  ] as const)('bot error %s → its BotError subclass, not retried, says what to do', async (code, type, hint) => {
+    const bot = sim.registerBot(userId, { code: `bot_${code.toLowerCase()}` });
     capture.secret(bot.botToken);
-    const unknown = await capture.rejection(client().getBotEvents({ botId: 987_654, botToken: bot.botToken }));
-    expect(unknown).toBeInstanceOf(BotError);
-    const wrongToken = await capture.rejection(client().getBotEvents({ botId: bot.botId, botToken: 'not-the-token' }));
-    expect(wrongToken).toBeInstanceOf(BotError);
+    sim.faults.inject({ method: 'imbot.v2.Event.get', kind: 'error', status: 400, code });
+    const error = await capture.rejection(client().getBotEvents({ botId: bot.botId, botToken: bot.botToken }));
+    expect(error).toBeInstanceOf(type);
+    expect(error).toBeInstanceOf(BotError);
+    expect(error).toMatchObject({ code, kind: 'bot', retryable: false, name: type.name });
+    expect((error as Error).message).toContain(hint);
+    expect((error as Error).message).not.toContain('imbot.register returned');
+    expect(callsOf('imbot.v2.Event.get')).toHaveLength(1);
+  });
+
+  it('ACCESS_DENIED from an imbot.v2 method: the bot is not a member of that chat', async () => {
+    const bot = sim.registerBot(userId, { code: 'not_a_member' });
+    capture.secret(bot.botToken);
+    const send = 'imbot.v2.Chat.Message.send';
+    // imbot.v2/messages/chat-message-send.md: ACCESS_DENIED — the bot is not a participant in the chat.
+    sim.faults.inject({ method: send, kind: 'error', status: 403, code: 'ACCESS_DENIED', description: 'Access denied' });
+    const error = await capture.rejection(client().call(send, { botId: bot.botId, botToken: bot.botToken, dialogId: 'chat42', fields: { message: 'hi' } }, { maxAttempts: 1 }));
+    expect(error).toBeInstanceOf(AccessDeniedError);
+    expect(error).toMatchObject({ code: 'ACCESS_DENIED', method: send, retryable: false });
+    expect((error as Error).message).toContain('The bot is not a member of this chat');
+    expect((error as Error).message).not.toContain('commercial');
+    expect(callsOf(send)).toHaveLength(1);
   });
 
   it.each([

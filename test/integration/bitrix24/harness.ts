@@ -104,3 +104,47 @@ export async function createStateTable(dynamoDb: DynamoDBClient, name: string): 
     }),
   );
 }
+
+/** Runs `run` with process.stdout and stderr captured (Powertools loggers write warnings to stderr, EMF metrics to stdout); returns the lines. */
+export async function captureOutput<T>(run: () => Promise<T>): Promise<{ result: T; lines: string[] }> {
+  const lines: string[] = [];
+  const streams = [process.stdout, process.stderr];
+  const originals = streams.map((stream) => stream.write.bind(stream));
+  for (const stream of streams) {
+    stream.write = ((chunk: string | Uint8Array) => {
+      const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+      lines.push(...text.split('\n').filter((line) => line !== ''));
+      return true;
+    });
+  }
+  try {
+    return { result: await run(), lines };
+  } finally {
+    streams.forEach((stream, index) => {
+      const original = originals[index];
+      if (original !== undefined) stream.write = original;
+    });
+  }
+}
+
+/**
+ * SDK middleware on `client` that fails its token writes (UpdateItem/PutItem)
+ * while `remaining > 0`, the way a throttled table does. Returns the counters.
+ */
+export function failingTokenSaves(client: DynamoDBClient): { remaining: number; thrown: number } {
+  const failures = { remaining: 0, thrown: 0 };
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if ((context.commandName === 'UpdateItemCommand' || context.commandName === 'PutItemCommand') && failures.remaining > 0) {
+        failures.remaining -= 1;
+        failures.thrown += 1;
+        const throttled = new Error('Rate of requests exceeds the allowed throughput.');
+        throttled.name = 'ProvisionedThroughputExceededException';
+        throw throttled;
+      }
+      return await next(args);
+    },
+    { step: 'initialize', name: 'failTokenSaves' },
+  );
+  return failures;
+}

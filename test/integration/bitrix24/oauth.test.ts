@@ -300,6 +300,30 @@ describe('DynamoDbTokenStore', () => {
     await expect(store(sourceId, oldSeed).save({ accessToken: 'c', refreshToken: 'chain-2', expiresAt: 7 }, { accessToken: 'a', refreshToken: 'chain-1', expiresAt: 5 })).rejects.toBeInstanceOf(TokenConflictError);
   });
 
+  it('an old seed still held by a warm process never wins over the chain of a newer seed', async () => {
+    const sourceId = uniqueName('oldseed');
+    const oldSeed: StoredTokens = { accessToken: '', refreshToken: 'seed-one', expiresAt: 0 };
+    const newSeed: StoredTokens = { accessToken: '', refreshToken: 'seed-two', expiresAt: 0 };
+    await store(sourceId, oldSeed).save({ accessToken: 'a1', refreshToken: 'chain-one-1', expiresAt: 5 }, oldSeed);
+    // The operator re-authorised: a process with the new secret starts a chain from seed two.
+    const fresh = store(sourceId, newSeed);
+    expect(await fresh.load()).toEqual(newSeed);
+    await fresh.save({ accessToken: 'a2', refreshToken: 'chain-two-1', expiresAt: 6 }, newSeed);
+
+    // A warm process still holding seed one (its secret cache, its built client) reads the good chain, not its spent seed.
+    const warm = store(sourceId, oldSeed);
+    expect(await warm.load()).toMatchObject({ refreshToken: 'chain-two-1' });
+    // Nor can it start a chain from seed one over it.
+    await expect(warm.save({ accessToken: 'x', refreshToken: 'chain-one-again', expiresAt: 7 }, oldSeed)).rejects.toBeInstanceOf(TokenConflictError);
+    // It continues the good chain with an ordinary conditional save, which keeps the chain's lineage.
+    await warm.save({ accessToken: 'a3', refreshToken: 'chain-two-2', expiresAt: 8 }, { accessToken: 'a2', refreshToken: 'chain-two-1', expiresAt: 6 });
+    expect(await fresh.load()).toMatchObject({ refreshToken: 'chain-two-2' });
+    expect(await store(sourceId, oldSeed).load()).toMatchObject({ refreshToken: 'chain-two-2' });
+    // A third, never-seen seed still replaces it.
+    const thirdSeed: StoredTokens = { accessToken: '', refreshToken: 'seed-three', expiresAt: 0 };
+    expect(await store(sourceId, thirdSeed).load()).toEqual(thirdSeed);
+  });
+
   it('never shows token values in toString/JSON', () => {
     const s = store('visible', { accessToken: 'x', refreshToken: 'hidden-seed', expiresAt: 0 });
     expect(`${String(s)} ${JSON.stringify(s)}`).not.toContain('hidden-seed');

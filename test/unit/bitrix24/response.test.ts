@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import {
   AccessDeniedError,
   Bitrix24ApiError,
+  BOT_ERROR_CODES,
   BotError,
+  BotNotFoundError,
+  BotOwnershipError,
   ExpiredTokenError,
   InvalidRequestError,
   MalformedResponseError,
@@ -14,7 +17,7 @@ import {
   QueryLimitExceededError,
   ServerError,
 } from '../../../functions/bitrix24/errors.js';
-import { interpretRestResponse, validateEventPage } from '../../../functions/bitrix24/response.js';
+import { errorForCode, interpretRestResponse, validateEventPage } from '../../../functions/bitrix24/response.js';
 
 const interpret = (status: number, body: string) =>
   interpretRestResponse({ method: 'im.v2.Event.get', status, body, redact: (t) => t.replaceAll('sekret', '[REDACTED]') });
@@ -46,8 +49,8 @@ describe('interpretRestResponse', () => {
     [400, 'INVALID_REQUEST', InvalidRequestError, 'config', false],
     [500, 'PORTAL_DELETED', PortalDeletedError, 'portal-gone', false],
     [404, 'ERROR_METHOD_NOT_FOUND', MethodNotFoundError, 'config', false],
-    [400, 'BOT_NOT_FOUND', BotError, 'bot', false],
-    [400, 'BOT_OWNERSHIP_ERROR', BotError, 'bot', false],
+    [400, 'BOT_NOT_FOUND', BotNotFoundError, 'bot', false],
+    [400, 'BOT_OWNERSHIP_ERROR', BotOwnershipError, 'bot', false],
     [400, 'USER_NOT_SUBSCRIBED', BotError, 'bot', false],
     [400, 'SOMETHING_NEW', Bitrix24ApiError, 'api', false],
     [502, 'SOMETHING_NEW', ServerError, 'server', true],
@@ -56,6 +59,25 @@ describe('interpretRestResponse', () => {
     expect(error).toBeInstanceOf(type);
     expect(error).toMatchObject({ code, kind, retryable, httpStatus: status, method: 'im.v2.Event.get' });
     expect(String((error as Error).message)).not.toContain('sekret');
+  });
+
+  it('maps every imbot.v2 code to its own BotError subclass with its own hint', () => {
+    const hints = new Set<string>();
+    for (const code of BOT_ERROR_CODES) {
+      const error = errorForCode(code, { method: 'imbot.v2.Event.get', httpStatus: 400 });
+      expect(error).toBeInstanceOf(BotError);
+      expect(error.name).not.toBe('BotError');
+      expect(error.name.endsWith('Error')).toBe(true);
+      expect(error).toMatchObject({ code, kind: 'bot', retryable: false });
+      hints.add(error.message.slice(error.message.indexOf('refused.')));
+    }
+    expect(BOT_ERROR_CODES).toContain('BOT_TOKEN_INVALID_LENGTH');
+    expect(hints.size).toBe(BOT_ERROR_CODES.length);
+  });
+
+  it('reads ACCESS_DENIED by method: not in the chat (imbot.v2) or not on the plan (anything else)', () => {
+    expect(errorForCode('ACCESS_DENIED', { method: 'imbot.v2.Chat.Message.send', httpStatus: 403 }).message).toContain('not a member of this chat');
+    expect(errorForCode('ACCESS_DENIED', { method: 'im.v2.Event.get', httpStatus: 403 }).message).toContain('commercial Bitrix24 plans');
   });
 
   it('reads operating_reset_at from an OPERATION_TIME_LIMIT answer', () => {
