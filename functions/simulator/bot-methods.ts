@@ -185,6 +185,15 @@ const list: MethodHandler = (env, call) => {
   };
 };
 
+/** `{langCode: text}` (command-register.md: title, params) or a plain string → the English (or first) text. */
+function localized(raw: unknown): string {
+  if (typeof raw === 'string') return raw;
+  if (typeof raw !== 'object' || raw === null) return '';
+  const byLanguage = raw as Params;
+  const text = byLanguage.en ?? Object.values(byLanguage)[0];
+  return typeof text === 'string' ? text : '';
+}
+
 const commandRegister = withBot((env, call, bot) => {
   const fields = objectParam(call.params, 'fields');
   const raw = fields === undefined ? undefined : param(fields, 'command');
@@ -193,12 +202,9 @@ const commandRegister = withBot((env, call, bot) => {
   const word = raw.replace(/^\//, '');
   if (!/^[^\s/]+$/.test(word)) return fail(400, 'COMMAND_NAME_INVALID', 'Command name is invalid');
   const hidden = boolParam(fields, 'hidden');
-  const titleRaw = param(fields, 'title');
-  const title =
-    typeof titleRaw === 'string' ? titleRaw : typeof titleRaw === 'object' && titleRaw !== null ? String((titleRaw as Params).en ?? Object.values(titleRaw)[0] ?? '') : '';
+  const title = localized(param(fields, 'title'));
   if (!hidden && title === '') return fail(400, 'COMMAND_TITLE_REQUIRED', 'Command title is required');
-  const paramsRaw = param(fields, 'params');
-  const params = typeof paramsRaw === 'string' ? paramsRaw : typeof paramsRaw === 'object' && paramsRaw !== null ? String((paramsRaw as Params).en ?? '') : '';
+  const params = localized(param(fields, 'params'));
   const command = env.state.addCommand(bot, {
     command: `/${word}`,
     title,
