@@ -61,7 +61,7 @@ export function resolveBot(env: MethodEnvironment, call: AuthenticatedCall, opti
   }
   const owned = call.auth === 'oauth' && bot.clientId !== undefined ? bot.clientId === call.clientId : bot.ownerUserId === call.userId;
   if (!owned) return fail(403, 'BOT_OWNERSHIP_ERROR', 'Bot is registered by another application');
-  if (call.auth === 'webhook' && token !== bot.token) return fail(403, 'BOT_OWNERSHIP_ERROR', 'Bot is registered by another application');
+  if (token !== undefined && token !== '' && token !== bot.token) return fail(403, 'BOT_OWNERSHIP_ERROR', 'Bot is registered by another application');
   return bot;
 }
 

@@ -88,6 +88,8 @@ function recordFields(params: Params): Pick<CallRecord, 'offset' | 'limit' | 'bo
 
 export function createRequestHandler(deps: ServerDependencies): (req: IncomingMessage, res: ServerResponse) => void {
   const operating = new Map<string, OperatingBuckets>();
+  /** Bucket starts put in by operation-time-limit faults, per method. */
+  const injectedStarts = new Map<string, number[]>();
 
   /** The buckets of a method still inside the 10-minute window at `at` (older ones drop out). */
   function bucketsOf(method: string, at: number): OperatingBuckets {
@@ -213,10 +215,15 @@ export function createRequestHandler(deps: ServerDependencies): (req: IncomingMe
       case 'error':
         return { status: fault.status, code: fault.code, body: errorBody(fault.code, fault.description ?? `Injected ${fault.code}`) };
       case 'operation-time-limit': {
-        // The budget is spent by a bucket that drops out `resetInSeconds` from now.
+        // The budget is spent by one (synthetic) bucket that drops out `resetInSeconds`
+        // from now; a new fault replaces the previous one, so each 429 names its own reset.
         const resetAt = startMs + (fault.resetInSeconds ?? 60) * 1000;
+        const buckets = bucketsOf(method, startMs);
+        for (const start of injectedStarts.get(method.toLowerCase()) ?? []) buckets.delete(start);
         const spent = operatingOf(method, startMs).operating;
-        addOperating(method, startMs, Math.max(0, OPERATING_LIMIT_SECONDS + 1 - spent), resetAt - OPERATING_WINDOW_MS);
+        const start = resetAt - OPERATING_WINDOW_MS;
+        addOperating(method, startMs, Math.max(0, OPERATING_LIMIT_SECONDS + 1 - spent), start);
+        injectedStarts.set(method.toLowerCase(), [start]);
         return {
           status: 429,
           code: 'OPERATION_TIME_LIMIT',
