@@ -1,4 +1,4 @@
-// `npm run simulator -- [--port 8089] [--rate 5] [--bot] [--seed 1] [--no-rate-limit]`
+// `npm run simulator -- [--port 8089] [--rate 5] [--bot] [--bot-type bot|supervisor|personal|openline] [--seed 1] [--no-rate-limit]`
 // Starts a local Bitrix24 portal simulator with one subscribed user and a
 // webhook (optionally a fetch-mode bot and steady chat activity), prints the
 // URLs and runs until Ctrl-C / SIGTERM.
@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { startPortalSimulator } from '../functions/simulator/index.js';
 
 function usage(message: string): never {
-  process.stderr.write(`${message}\nUsage: npm run simulator -- [--port 8089] [--rate <events/s>] [--bot] [--seed <n>] [--no-rate-limit]\n`);
+  process.stderr.write(`${message}\nUsage: npm run simulator -- [--port 8089] [--rate <events/s>] [--bot] [--bot-type bot|supervisor|personal|openline] [--seed <n>] [--no-rate-limit]\n`);
   process.exit(2);
 }
 
@@ -26,6 +26,7 @@ async function main(): Promise<void> {
         rate: { type: 'string' },
         seed: { type: 'string' },
         bot: { type: 'boolean', default: false },
+        'bot-type': { type: 'string' },
         'no-rate-limit': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -42,7 +43,9 @@ async function main(): Promise<void> {
   const user = sim.addUser({ name: 'Demo User' });
   const webhookUrl = sim.createWebhook(user.id);
   sim.subscribe(user.id);
-  const bot = values.bot ? sim.registerBot(user.id, { code: 'demo_bot' }) : undefined;
+  const botType = values['bot-type'] ?? 'bot';
+  if (!['bot', 'supervisor', 'personal', 'openline'].includes(botType)) usage(`--bot-type must be bot, supervisor, personal or openline, got "${botType}".`);
+  const bot = values.bot || values['bot-type'] !== undefined ? sim.registerBot(user.id, { code: 'demo_bot', name: 'Demo Bot', type: botType as 'bot' }) : undefined;
 
   const lines = [
     `Bitrix24 portal simulator on ${sim.baseUrl}`,
@@ -50,7 +53,10 @@ async function main(): Promise<void> {
     `  webhook URL     ${webhookUrl}   (simulator-only credential)`,
     `  OAuth token URL ${sim.oauthTokenUrl}`,
   ];
-  if (bot !== undefined) lines.push(`  bot             id ${bot.botId}, token ${bot.botToken}   (simulator-only credential)`);
+  if (bot !== undefined) {
+    lines.push(`  bot             id ${bot.botId} (${botType}), token ${bot.botToken}   (simulator-only credential)`);
+    lines.push(`  talk to it      curl -s -X POST -H 'content-type: application/json' -d '{"fromUserId":${user.id},"dialogId":"${bot.botId}","text":"hello"}' ${sim.baseUrl}/_sim/say`);
+  }
   if (rate > 0) {
     sim.activity.start({ userId: user.id }, rate);
     if (bot !== undefined) sim.activity.start({ botId: bot.botId }, rate);

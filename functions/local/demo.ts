@@ -4,6 +4,7 @@
 // every generated event consumed, or a non-zero exit code.
 import { createBitrix24Client } from '../bitrix24/client.js';
 import { type FaultSpec, type PortalSimulator, startPortalSimulator } from '../simulator/index.js';
+import { botEventSamples } from '../simulator/bot-event-samples.js';
 import { type SourceConfig, parseSourceConfig } from '../shared/config.js';
 import type { LocalAwsEndpoints } from './aws-emulators.js';
 import { LocalUsageError } from './errors.js';
@@ -173,6 +174,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     sim.activity.stop();
     if (faultTimer !== undefined) clearInterval(faultTimer);
     sim.faults.clear();
+    // Bot demo: removing the bot sends its last event, ONIMBOTV2DELETE (imbot.v2/events/events.md).
+    for (const s of sources) if ('botId' in s.target) sim.unregisterBot(s.target.botId);
 
     phase = 'draining';
     const generatedIds = () => new Map(sources.map((s) => [s.input.source.id, sim.emittedEvents(s.target).map((e) => e.eventId)]));
@@ -192,6 +195,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
 
     const summary = summarizeRun({ generatedIds: generatedIds(), stats: live.stats, deadLettered: depths.deadLettered, durationMs: Date.now() - startedAt });
     if (notes.length > 0) write(`\n${notes.length} warning(s) during the run; the last ones:\n${notes.slice(-5).join('\n')}\n`);
+    for (const s of sources) {
+      if ('botId' in s.target) write(`\nBot events as delivered (documented shapes, imbot.v2/events/events.md):\n${botEventSamples(sim.emittedEvents(s.target)).join('\n')}\n`);
+    }
     write(`\n${formatSummary(summary)}\n`);
     return { summary, exitCode: summary.ok ? 0 : 1 };
   } finally {

@@ -16,8 +16,12 @@ import { findMethod, type MethodEnvironment } from './rest-methods.js';
 import type { CallRecord, FaultSpec } from './types.js';
 
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
-const OPERATING_WINDOW_MS = 10 * 60 * 1000;
+/** The execution-time budget is counted per method over 10 one-minute buckets (limits.md); 480 s is the docs' example size. */
+const OPERATING_BUCKET_MS = 60 * 1000;
+const OPERATING_WINDOW_MS = 10 * OPERATING_BUCKET_MS;
 const OPERATING_LIMIT_SECONDS = 480;
+/** The OAuth server (settings/oauth: `domain` in a renewal answer is the OAuth server, not the portal). */
+export const OAUTH_SERVER_DOMAIN = 'oauth.bitrix.info';
 
 export const PROXY_502_PAGE =
   '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
@@ -32,6 +36,10 @@ export interface ServerDependencies {
   readonly record: (call: CallRecord) => void;
   readonly baseUrl: () => string;
   readonly portalHost: () => string;
+  /** Test-control actions over HTTP (`POST /_sim/<action>`, e.g. `say`). */
+  readonly control: (action: string, body: unknown) => unknown;
+  /** Answer REST calls with 400 INVALID_REQUEST ("HTTPS required"). */
+  readonly requireHttps: boolean;
 }
 
 type Route =
@@ -62,10 +70,8 @@ function readBody(req: IncomingMessage): Promise<string | undefined> {
   });
 }
 
-interface Operating {
-  operating: number;
-  resetAt: number;
-}
+/** Seconds of execution per one-minute bucket start (ms) of one method. */
+type OperatingBuckets = Map<number, number>;
 
 /** Fields of a call worth recording, read leniently (a bad value is simply not recorded). */
 function recordFields(params: Params): Pick<CallRecord, 'offset' | 'limit' | 'botId' | 'withUserEvents'> {
@@ -81,23 +87,44 @@ function recordFields(params: Params): Pick<CallRecord, 'offset' | 'limit' | 'bo
 }
 
 export function createRequestHandler(deps: ServerDependencies): (req: IncomingMessage, res: ServerResponse) => void {
-  const operating = new Map<string, Operating>();
+  const operating = new Map<string, OperatingBuckets>();
+  /** Bucket starts put in by operation-time-limit faults, per method. */
+  const injectedStarts = new Map<string, number[]>();
 
-  function operatingOf(method: string, at: number): Operating {
+  /** The buckets of a method still inside the 10-minute window at `at` (older ones drop out). */
+  function bucketsOf(method: string, at: number): OperatingBuckets {
     const key = method.toLowerCase();
-    let entry = operating.get(key);
-    if (entry === undefined || at >= entry.resetAt) {
-      entry = { operating: 0, resetAt: at + OPERATING_WINDOW_MS };
-      operating.set(key, entry);
+    let buckets = operating.get(key);
+    if (buckets === undefined) {
+      buckets = new Map();
+      operating.set(key, buckets);
     }
-    return entry;
+    for (const start of buckets.keys()) if (start + OPERATING_WINDOW_MS <= at) buckets.delete(start);
+    return buckets;
   }
 
-  function timing(method: string, startMs: number, t0: number, addOperating: boolean): Record<string, unknown> {
+  /** `operating` = sum of the window's buckets; `operating_reset_at` = when the oldest bucket drops out (so `operating` falls in steps). */
+  function operatingOf(method: string, at: number): { operating: number; resetAt: number } {
+    const buckets = bucketsOf(method, at);
+    let total = 0;
+    let oldest = Math.floor(at / OPERATING_BUCKET_MS) * OPERATING_BUCKET_MS;
+    for (const [start, seconds] of buckets) {
+      total += seconds;
+      if (start < oldest) oldest = start;
+    }
+    return { operating: total, resetAt: oldest + OPERATING_WINDOW_MS };
+  }
+
+  function addOperating(method: string, at: number, seconds: number, bucketStart = Math.floor(at / OPERATING_BUCKET_MS) * OPERATING_BUCKET_MS): void {
+    const buckets = bucketsOf(method, at);
+    buckets.set(bucketStart, (buckets.get(bucketStart) ?? 0) + seconds);
+  }
+
+  function timing(method: string, startMs: number, t0: number, countIt: boolean): Record<string, unknown> {
     const finishMs = deps.now();
     const processing = (performance.now() - t0) / 1000;
+    if (countIt) addOperating(method, finishMs, processing);
     const op = operatingOf(method, finishMs);
-    if (addOperating) op.operating += processing;
     const offset = deps.state.utcOffsetMinutes;
     return {
       start: startMs / 1000,
@@ -161,7 +188,8 @@ export function createRequestHandler(deps: ServerDependencies): (req: IncomingMe
       expires: Math.floor(outcome.expiresAt / 1000),
       expires_in: Math.round((outcome.expiresAt - nowMs) / 1000),
       scope: 'im,imbot',
-      domain: deps.portalHost(),
+      // settings/oauth: `domain` names the OAuth server; the portal is in client_endpoint.
+      domain: OAUTH_SERVER_DOMAIN,
       server_endpoint: `${deps.baseUrl()}/oauth/rest/`,
       status: 'L',
       client_endpoint: `${deps.baseUrl()}/rest/`,
@@ -187,9 +215,15 @@ export function createRequestHandler(deps: ServerDependencies): (req: IncomingMe
       case 'error':
         return { status: fault.status, code: fault.code, body: errorBody(fault.code, fault.description ?? `Injected ${fault.code}`) };
       case 'operation-time-limit': {
-        const op = operatingOf(method, startMs);
-        op.resetAt = startMs + (fault.resetInSeconds ?? 60) * 1000;
-        op.operating = Math.max(op.operating, OPERATING_LIMIT_SECONDS + 1);
+        // The budget is spent by one (synthetic) bucket that drops out `resetInSeconds`
+        // from now; a new fault replaces the previous one, so each 429 names its own reset.
+        const resetAt = startMs + (fault.resetInSeconds ?? 60) * 1000;
+        const buckets = bucketsOf(method, startMs);
+        for (const start of injectedStarts.get(method.toLowerCase()) ?? []) buckets.delete(start);
+        const spent = operatingOf(method, startMs).operating;
+        const start = resetAt - OPERATING_WINDOW_MS;
+        addOperating(method, startMs, Math.max(0, OPERATING_LIMIT_SECONDS + 1 - spent), start);
+        injectedStarts.set(method.toLowerCase(), [start]);
         return {
           status: 429,
           code: 'OPERATION_TIME_LIMIT',
@@ -198,6 +232,17 @@ export function createRequestHandler(deps: ServerDependencies): (req: IncomingMe
       }
       default:
         return undefined;
+    }
+  }
+
+  /** `POST /_sim/<action>` with a JSON body: the test-control API over HTTP (say, edit, deleteMessage, react, addToChat, pressButton, sendContext, createChat). */
+  function handleControl(action: string, body: string, res: ServerResponse): void {
+    try {
+      const input: unknown = body.trim() === '' ? {} : JSON.parse(body);
+      const result = deps.control(action, input) ?? true;
+      send(res, 200, JSON.stringify({ result }), undefined);
+    } catch (error) {
+      send(res, 400, errorBody('SIMULATOR_USAGE', error instanceof Error ? error.message : String(error)), undefined);
     }
   }
 
@@ -210,6 +255,11 @@ export function createRequestHandler(deps: ServerDependencies): (req: IncomingMe
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const body = await readBody(req);
     const contentType = req.headers['content-type'];
+    const simAction = /^\/_sim\/([A-Za-z]+)\/?$/.exec(url.pathname);
+    if (simAction !== null) {
+      handleControl(simAction[1] ?? '', body ?? '', res);
+      return;
+    }
     if (url.pathname.replace(/\/+$/, '') === '/oauth/token') {
       await handleToken(url, body ?? '', contentType, res, arrival);
       return;
@@ -251,8 +301,9 @@ export function createRequestHandler(deps: ServerDependencies): (req: IncomingMe
       finish(503, errorBody('QUERY_LIMIT_EXCEEDED', 'Too many requests'), 'QUERY_LIMIT_EXCEEDED');
       return;
     }
-    if (!parsed.ok) {
-      finish(400, errorBody('INVALID_REQUEST', 'The request body could not be parsed'), 'INVALID_REQUEST');
+    if (deps.requireHttps) {
+      // INVALID_REQUEST means "HTTPS required" (bitrix24-events-api.md system errors), not a bad body.
+      finish(400, errorBody('INVALID_REQUEST', 'Https required.'), 'INVALID_REQUEST');
       return;
     }
 

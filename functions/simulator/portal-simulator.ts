@@ -9,9 +9,10 @@ import { SimulatorOptionError, SimulatorServerError } from './errors.js';
 import { FaultQueue } from './fault-queue.js';
 import { createRequestHandler } from './http-server.js';
 import { LeakyBucket } from './leaky-bucket.js';
+import { Messenger, type Room } from './messenger.js';
 import { PortalState } from './portal-state.js';
 import type { MethodEnvironment } from './rest-methods.js';
-import type { CallRecord, EventTarget, PortalSimulator, PortalSimulatorOptions, SentMessage } from './types.js';
+import type { CallRecord, EventTarget, PortalSimulator, PortalSimulatorOptions, SayWhere, SentMessage, SimulatorRecords } from './types.js';
 
 export const DEFAULT_RATE_LIMIT = { drainPerSecond: 2, maxQueued: 50 } as const;
 
@@ -53,13 +54,68 @@ export async function startPortalSimulator(options: PortalSimulatorOptions = {})
   const bucket = rateLimit === false ? undefined : new LeakyBucket(rateLimit);
   let calls: CallRecord[] = [];
   const sentMessages: SentMessage[] = [];
+  const records: SimulatorRecords = { messages: sentMessages, edits: [], deletes: [], reads: [], typing: [], commandAnswers: [], botCalls: [] };
   let nextMessageId = 900_000;
+  const emit = (target: EventTarget, type: string, data: unknown): RawBitrixEvent | undefined => state.emit(target, type, data);
+  const messenger = new Messenger(state, now, emit);
   const env: MethodEnvironment = {
     state,
-    recordMessage: (message) => {
-      const id = nextMessageId++;
-      sentMessages.push({ id, ...message });
-      return id;
+    messenger,
+    records,
+    recordMessage: (message, id) => {
+      const messageId = id ?? nextMessageId++;
+      sentMessages.push({ id: messageId, ...message });
+      return messageId;
+    },
+  };
+  const roomOf = (userId: number, where: SayWhere): Room => {
+    const room = 'chatId' in where ? messenger.room(where.chatId) : messenger.resolveDialog(userId, where.dialogId);
+    if (room === undefined || !room.members.has(userId)) {
+      throw new SimulatorOptionError(`User ${userId} is in no chat ${'chatId' in where ? `with id ${where.chatId}` : `"${where.dialogId}"`}: create it with createChat() or addToChat() first.`);
+    }
+    return room;
+  };
+  const messageRoom = (messageId: number): Room => {
+    const room = messenger.roomOfMessage(messageId);
+    if (room === undefined) throw new SimulatorOptionError(`The portal simulator has no message ${messageId}.`);
+    return room;
+  };
+  const control = {
+    say: (input: Parameters<PortalSimulator['say']>[0]) => {
+      state.requireUser(input.fromUserId);
+      const room = roomOf(input.fromUserId, input);
+      const message = messenger.post(room, { authorId: input.fromUserId, text: input.text, ...(input.commandContext === undefined ? {} : { commandContext: input.commandContext }) });
+      return { messageId: message.id, chatId: room.chat.id, dialogId: messenger.chatFor(room, input.fromUserId).dialogId };
+    },
+    edit: (input: Parameters<PortalSimulator['edit']>[0]) => {
+      if (messenger.edit(messageRoom(input.messageId), input.messageId, input.fromUserId, input.text) === undefined) {
+        throw new SimulatorOptionError(`Message ${input.messageId} was deleted.`);
+      }
+    },
+    deleteMessage: (input: Parameters<PortalSimulator['deleteMessage']>[0]) => {
+      messenger.remove(messageRoom(input.messageId), input.messageId, input.fromUserId);
+    },
+    react: (input: Parameters<PortalSimulator['react']>[0]) => {
+      messenger.react(messageRoom(input.messageId), input.messageId, input.fromUserId, input.reaction ?? 'like', input.action ?? 'add');
+    },
+    addToChat: (input: Parameters<PortalSimulator['addToChat']>[0]) => {
+      const room = messenger.room(input.chatId);
+      if (room === undefined || room.kind !== 'group') throw new SimulatorOptionError(`The portal simulator has no group chat ${input.chatId}: create it with createChat().`);
+      if (!messenger.isKnown(input.memberId)) throw new SimulatorOptionError(`addToChat: no user or bot ${input.memberId}.`);
+      messenger.addMember(room, input.memberId, input.byUserId);
+    },
+    pressButton: (input: Parameters<PortalSimulator['pressButton']>[0]) => {
+      const text = `${input.command.startsWith('/') ? input.command : `/${input.command}`}${input.params === undefined || input.params === '' ? '' : ` ${input.params}`}`;
+      return control.say({ ...input, text, commandContext: 'keyboard' });
+    },
+    sendContext: (input: Parameters<PortalSimulator['sendContext']>[0]) => {
+      const bot = state.requireBot(input.botId);
+      return messenger.sendContext(bot, input.fromUserId, input.context);
+    },
+    createChat: (input: Parameters<PortalSimulator['createChat']>[0]) => {
+      state.requireUser(input.ownerId);
+      const room = messenger.createGroup(input);
+      return { chatId: room.chat.id, dialogId: room.chat.dialogId };
     },
   };
   const json = new EventJsonWriter();
@@ -75,6 +131,12 @@ export async function startPortalSimulator(options: PortalSimulatorOptions = {})
       env,
       json,
       record: (call) => calls.push(call),
+      control: (action, body) => {
+        const run = (control as Record<string, ((input: never) => unknown) | undefined>)[action];
+        if (run === undefined) throw new SimulatorOptionError(`Unknown simulator action "${action}"; one of ${Object.keys(control).join(', ')}.`);
+        return run(body as never);
+      },
+      requireHttps: options.requireHttps ?? false,
       baseUrl: () => baseUrl,
       portalHost: () => portalHost,
     }),
@@ -82,8 +144,7 @@ export async function startPortalSimulator(options: PortalSimulatorOptions = {})
   const address = await listen(server, options.port ?? 0);
   portalHost = `127.0.0.1:${address.port}`;
   baseUrl = `http://${portalHost}`;
-  const emit = (target: EventTarget, type: string, data: unknown): RawBitrixEvent | undefined => state.emit(target, type, data);
-  const activity = new ChatActivity(state, now, emit, options.seed ?? 1, (value) => json.markShareable(value));
+  const activity = new ChatActivity(state, now, emit, options.seed ?? 1, (value) => json.markShareable(value), messenger);
   let stopped = false;
 
   return {
@@ -107,9 +168,25 @@ export async function startPortalSimulator(options: PortalSimulatorOptions = {})
     },
     expireAccessTokens: (clientId) => state.expireAccessTokens(clientId),
     registerBot: (ownerUserId, input) => {
-      const bot = state.registerBot(ownerUserId, input?.code, input?.clientId);
+      const bot = state.requireRegisteredBot(ownerUserId, {
+        code: input?.code,
+        clientId: input?.clientId,
+        type: input?.type,
+        token: input?.botToken,
+        name: input?.name,
+      });
       return { botId: bot.id, botToken: bot.token };
     },
+    unregisterBot: (botId) => messenger.removeBot(state.requireBot(botId)),
+    createChat: control.createChat,
+    say: control.say,
+    edit: control.edit,
+    deleteMessage: control.deleteMessage,
+    react: control.react,
+    addToChat: control.addToChat,
+    pressButton: control.pressButton,
+    sendContext: control.sendContext,
+    records,
     subscribe: (userId) => {
       state.requireUser(userId);
       state.subscribe(userId);

@@ -3,10 +3,49 @@
 // and the test API both act on this state.
 import { randomBytes } from 'node:crypto';
 import type { RawBitrixEvent } from '../shared/event-types.js';
-import { UnknownSimulatorEntityError } from './errors.js';
+import { SimulatorOptionError, UnknownSimulatorEntityError } from './errors.js';
 import { EventLog } from './event-log.js';
+import { makeBotObject, type BotObject, type BotType } from './payloads.js';
 import { formatPortalDate } from './portal-date.js';
 import type { EventTarget } from './types.js';
+
+/** At most 100 bots per application (imbot.v2/bots/bot-register.md, BOT_LIMIT_EXCEEDED). */
+export const MAX_BOTS_PER_APP = 100;
+/** `botToken` is at most 40 characters (imbot.v2/bots/bot-register.md, change-log.md: BOT_TOKEN_INVALID_LENGTH). */
+export const MAX_BOT_TOKEN_LENGTH = 40;
+
+/** A slash command of a bot (entities.md, Command). */
+export interface PortalCommand {
+  readonly id: number;
+  readonly botId: number;
+  /** With its slash, e.g. `/help`. */
+  readonly command: string;
+  readonly title: string;
+  readonly params: string;
+  readonly common: boolean;
+  readonly hidden: boolean;
+  readonly extranetSupport: boolean;
+}
+
+export interface BotRegistration {
+  readonly code?: string | undefined;
+  readonly clientId?: string | undefined;
+  readonly type?: BotType | undefined;
+  readonly token?: string | undefined;
+  readonly name?: string | undefined;
+  readonly lastName?: string | undefined;
+  readonly workPosition?: string | undefined;
+  readonly color?: string | undefined;
+  readonly gender?: 'M' | 'F' | undefined;
+  readonly isHidden?: boolean | undefined;
+  readonly isReactionsEnabled?: boolean | undefined;
+  readonly isSupportOpenline?: boolean | undefined;
+  readonly backgroundId?: string | null | undefined;
+}
+
+export type BotRegisterOutcome =
+  | { readonly ok: true; readonly bot: PortalBot; readonly created: boolean }
+  | { readonly ok: false; readonly code: 'BOT_CODE_ALREADY_TAKEN' | 'BOT_LIMIT_EXCEEDED' | 'BOT_TOKEN_INVALID_LENGTH'; readonly description: string };
 
 export const EVENT_TTL_MS = 24 * 60 * 60 * 1000;
 export const REFRESH_TOKEN_TTL_MS = 180 * 24 * 60 * 60 * 1000;
@@ -22,8 +61,46 @@ export interface PortalBot {
   readonly ownerUserId: number;
   /** App that registered the bot (OAuth); undefined for a bot registered through a webhook. */
   readonly clientId: string | undefined;
-  readonly token: string;
+  token: string;
   readonly log: EventLog;
+  type: BotType;
+  name: string;
+  lastName: string;
+  workPosition: string;
+  color: string;
+  gender: 'M' | 'F';
+  isHidden: boolean;
+  isReactionsEnabled: boolean;
+  isSupportOpenline: boolean;
+  backgroundId: string | null;
+  /** Set by unregister: the bot answers BOT_NOT_FOUND, its log stays readable (ONIMBOTV2DELETE is its last event). */
+  deleted: boolean;
+  readonly commands: Map<number, PortalCommand>;
+  countMessage: number;
+  readonly chats: Set<number>;
+  readonly users: Set<number>;
+}
+
+/** The application a bot belongs to: its OAuth app, or for webhook registration the webhook's user. */
+export function appKeyOf(clientId: string | undefined, userId: number): string {
+  return clientId === undefined ? `webhook:${userId}` : `app:${clientId}`;
+}
+
+/** The full bot object of fetch-mode events and Bot.get/list (entities.md, Bot, extended format). */
+export function botObjectOf(bot: PortalBot): BotObject {
+  return makeBotObject({
+    id: bot.id,
+    code: bot.code,
+    type: bot.type,
+    isHidden: bot.isHidden,
+    isSupportOpenline: bot.isSupportOpenline,
+    isReactionsEnabled: bot.isReactionsEnabled,
+    backgroundId: bot.backgroundId,
+    countMessage: bot.countMessage,
+    countCommand: bot.commands.size,
+    countChat: bot.chats.size,
+    countUser: bot.users.size,
+  });
 }
 
 interface AccessToken {
@@ -172,15 +249,79 @@ export class PortalState {
 
   // ---- bots ------------------------------------------------------------------
 
-  registerBot(ownerUserId: number, code: string | undefined, clientId: string | undefined): PortalBot {
+  /**
+   * imbot.v2.Bot.register: idempotent per `code` and application (a repeated
+   * call returns the existing bot unchanged); a code of another application →
+   * BOT_CODE_ALREADY_TAKEN; 100 bots per application; token ≤ 40 characters.
+   */
+  registerBot(ownerUserId: number, input: BotRegistration = {}): BotRegisterOutcome {
     this.requireUser(ownerUserId);
+    const { clientId } = input;
     if (clientId !== undefined && !this.apps.has(clientId)) throw new UnknownSimulatorEntityError('app', clientId);
+    const appKey = appKeyOf(clientId, ownerUserId);
+    if (input.code !== undefined) {
+      const existing = [...this.bots.values()].find((b) => !b.deleted && b.code === input.code);
+      if (existing !== undefined) {
+        if (appKeyOf(existing.clientId, existing.ownerUserId) === appKey) return { ok: true, bot: existing, created: false };
+        return { ok: false, code: 'BOT_CODE_ALREADY_TAKEN', description: 'Bot code is already taken by another application' };
+      }
+    }
+    if (input.token !== undefined && input.token.length > MAX_BOT_TOKEN_LENGTH) {
+      return { ok: false, code: 'BOT_TOKEN_INVALID_LENGTH', description: `botToken must be at most ${MAX_BOT_TOKEN_LENGTH} characters` };
+    }
+    if ([...this.bots.values()].filter((b) => !b.deleted && appKeyOf(b.clientId, b.ownerUserId) === appKey).length >= MAX_BOTS_PER_APP) {
+      return { ok: false, code: 'BOT_LIMIT_EXCEEDED', description: `Application bot limit exceeded (${MAX_BOTS_PER_APP} bots)` };
+    }
     const id = this.nextBotId++;
-    const bot: PortalBot = { id, code: code ?? `bot_${id}`, ownerUserId, clientId, token: secret(16), log: new EventLog() };
+    const bot: PortalBot = {
+      id,
+      code: input.code ?? `bot_${id}`,
+      ownerUserId,
+      clientId,
+      token: input.token ?? secret(16),
+      log: new EventLog(),
+      type: input.type ?? 'bot',
+      name: input.name ?? `Bot ${id}`,
+      lastName: input.lastName ?? '',
+      workPosition: input.workPosition ?? '',
+      color: input.color ?? 'AQUA',
+      gender: input.gender ?? 'M',
+      isHidden: input.isHidden ?? false,
+      isReactionsEnabled: input.isReactionsEnabled ?? true,
+      isSupportOpenline: input.isSupportOpenline ?? false,
+      backgroundId: input.backgroundId ?? null,
+      deleted: false,
+      commands: new Map(),
+      countMessage: 0,
+      chats: new Set(),
+      users: new Set(),
+    };
     this.bots.set(id, bot);
-    return bot;
+    return { ok: true, bot, created: true };
   }
 
+  /** Test set-up: registers or throws (with a message naming the code). */
+  requireRegisteredBot(ownerUserId: number, input: BotRegistration = {}): PortalBot {
+    const outcome = this.registerBot(ownerUserId, input);
+    if (!outcome.ok) throw new SimulatorOptionError(`registerBot: ${outcome.code}: ${outcome.description}.`);
+    return outcome.bot;
+  }
+
+  allBots(): PortalBot[] {
+    return [...this.bots.values()];
+  }
+
+  private nextCommandId = 1;
+
+  addCommand(bot: PortalBot, command: Omit<PortalCommand, 'id' | 'botId'>): PortalCommand {
+    const existing = [...bot.commands.values()].find((c) => c.command === command.command);
+    if (existing !== undefined) return existing;
+    const registered: PortalCommand = { id: this.nextCommandId++, botId: bot.id, ...command };
+    bot.commands.set(registered.id, registered);
+    return registered;
+  }
+
+  /** The bot with the given id, also when it was unregistered (its log stays readable). */
   bot(id: number): PortalBot | undefined {
     return this.bots.get(id);
   }

@@ -1,11 +1,13 @@
 // The REST methods the simulator answers, as plain functions of the portal
 // state and an authenticated call. HTTP framing, faults and the rate limit
 // live in http-server.ts.
-import { EVENT_TTL_MS, type PortalBot, type PortalState } from './portal-state.js';
+import { BOT_METHODS, resolveBot } from './bot-methods.js';
+import { EVENT_TTL_MS, type PortalState } from './portal-state.js';
 import { readPage, type EventPageResult } from './event-log.js';
+import type { Messenger } from './messenger.js';
 import { formatPortalDate } from './portal-date.js';
 import { boolParam, intParam, param, stringParam, type Params } from './params.js';
-import type { SentMessage } from './types.js';
+import type { SentMessage, SimulatorRecords } from './types.js';
 
 export interface AuthenticatedCall {
   readonly method: string;
@@ -24,10 +26,13 @@ export type MethodOutcome =
 
 export interface MethodEnvironment {
   readonly state: PortalState;
-  readonly recordMessage: (message: Omit<SentMessage, 'id'>) => number;
+  readonly messenger: Messenger;
+  readonly records: SimulatorRecords;
+  /** Records a posted message in `sim.sentMessages` / `records.messages`; returns its id (`id` when given, else a new one). */
+  readonly recordMessage: (message: Omit<SentMessage, 'id'>, id?: number) => number;
 }
 
-type MethodHandler = (env: MethodEnvironment, call: AuthenticatedCall) => MethodOutcome;
+export type MethodHandler = (env: MethodEnvironment, call: AuthenticatedCall) => MethodOutcome;
 
 export const MAX_LIMIT = 1000;
 export const DEFAULT_LIMIT = 100;
@@ -48,23 +53,6 @@ function pageParams(params: Params): { offset: number | undefined; limit: number
   return { offset, limit: limit ?? DEFAULT_LIMIT };
 }
 
-/** Bot rules shared by imbot methods: id required, token with webhook auth, ownership, token match. */
-function resolveBot(env: MethodEnvironment, call: AuthenticatedCall): PortalBot | MethodOutcome {
-  const botId = intParam(call.params, 'botId');
-  if (botId === undefined) return fail(400, 'BOT_ID_REQUIRED', 'Parameter "botId" is required');
-  if (botId === 'invalid') return fail(400, 'BOT_NOT_FOUND', 'Bot not found');
-  const bot = env.state.bot(botId);
-  if (bot === undefined) return fail(400, 'BOT_NOT_FOUND', 'Bot not found');
-  const token = stringParam(call.params, 'botToken');
-  if (call.auth === 'webhook' && (token === undefined || token === '')) {
-    return fail(400, 'BOT_TOKEN_NOT_SPECIFIED', 'Parameter "botToken" is required for webhook calls');
-  }
-  const owned = call.auth === 'oauth' && bot.clientId !== undefined ? bot.clientId === call.clientId : bot.ownerUserId === call.userId;
-  if (!owned) return fail(403, 'BOT_OWNERSHIP_ERROR', 'The bot belongs to another user or application');
-  if (token !== undefined && token !== '' && token !== bot.token) return fail(401, 'AUTH_ERROR', 'Wrong bot token');
-  return bot;
-}
-
 function isOutcome(value: unknown): value is MethodOutcome {
   return typeof value === 'object' && value !== null && 'ok' in value;
 }
@@ -76,7 +64,7 @@ const userEventGet: MethodHandler = (env, call) => {
 };
 
 const botEventGet: MethodHandler = (env, call) => {
-  const bot = resolveBot(env, call);
+  const bot = resolveBot(env, call, { allowDeleted: true });
   if (isOutcome(bot)) return bot;
   const page = pageParams(call.params);
   if (isOutcome(page)) return page;
@@ -110,15 +98,20 @@ function addMessage(viaBot: boolean): MethodHandler {
     const dialogId = stringParam(call.params, 'dialogId');
     if (dialogId === undefined || dialogId === '') return fail(400, 'DIALOG_ID_EMPTY', 'Parameter "DIALOG_ID" is required');
     const text = messageText(call.params);
+    // v1 methods answer the v1 code MESSAGE_EMPTY (imbot.v2 answers EMPTY_MESSAGE, bot-methods.ts).
     if (text === undefined || text === '') return fail(400, 'MESSAGE_EMPTY', 'Message text is empty');
+    // A user's message to a chat the portal knows is a real message: its members (bots too) see it.
+    const authorId = botId ?? call.userId;
+    const room = env.messenger.resolveDialog(authorId, dialogId);
+    const posted = room === undefined ? undefined : env.messenger.post(room, { authorId, text });
     const id = env.recordMessage({
       method: call.method,
       ...(botId === undefined ? { userId: call.userId } : { botId }),
       dialogId,
       text,
       at: call.now,
-    });
-    return { ok: true, result: call.method.toLowerCase().startsWith('imbot.v2') ? { id } : id };
+    }, posted?.id);
+    return { ok: true, result: id };
   };
 }
 
@@ -141,7 +134,7 @@ const METHODS = new Map<string, MethodHandler>([
   ['imbot.v2.event.get', botEventGet],
   ['im.message.add', addMessage(false)],
   ['imbot.message.add', addMessage(true)],
-  ['imbot.v2.chat.message.send', addMessage(true)],
+  ...BOT_METHODS,
   [
     'server.time',
     (env, call) => ({ ok: true, result: formatPortalDate(call.now, env.state.utcOffsetMinutes) }),

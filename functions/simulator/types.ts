@@ -14,6 +14,67 @@ export interface PortalSimulatorOptions {
   readonly seed?: number;
   /** UTC offset of the portal's dates, minutes (e.g. 180 → `+03:00`). @default 180 */
   readonly utcOffsetMinutes?: number;
+  /**
+   * Answer every REST call with `400 INVALID_REQUEST` ("HTTPS required", the
+   * code's documented meaning), as a portal does for plain-HTTP calls. @default false
+   */
+  readonly requireHttps?: boolean;
+}
+
+/** Bot set-up from tests (the REST way is imbot.v2.Bot.register). */
+export interface BotInput {
+  readonly code?: string;
+  /** OAuth app that owns the bot; without it the bot belongs to the owner's webhooks. */
+  readonly clientId?: string;
+  /** index.md "Bot Types": `bot` (default) and `openline` see group messages only when @mentioned; `supervisor` and `personal` see all. */
+  readonly type?: 'bot' | 'supervisor' | 'personal' | 'openline';
+  /** ≤ 40 characters; generated when absent. */
+  readonly botToken?: string;
+  readonly name?: string;
+}
+
+/** Where a simulated user speaks: a `dialogId` as that user sees it (`chat5`, or a user/bot id for 1:1), or a group chat id. */
+export type SayWhere = { readonly dialogId: string } | { readonly chatId: number };
+
+export type SayInput = SayWhere & {
+  readonly fromUserId: number;
+  readonly text: string;
+  /** For a slash command: how it was given. @default 'textarea' */
+  readonly commandContext?: 'textarea' | 'keyboard' | 'menu';
+};
+
+export interface SaidMessage {
+  readonly messageId: number;
+  readonly chatId: number;
+  /** The dialog id as the speaker sees it. */
+  readonly dialogId: string;
+}
+
+export interface BotCallRecord {
+  readonly method: string;
+  readonly botId: number;
+  readonly created?: boolean;
+  readonly at: number;
+}
+
+/** What bots did through the imbot.v2 methods, for assertions (secrets never recorded). */
+export interface SimulatorRecords {
+  /** Messages posted by im.message.add / imbot.message.add / imbot.v2.Chat.Message.send / Command.answer (same list as `sentMessages`). */
+  readonly messages: SentMessage[];
+  readonly edits: { readonly botId: number; readonly messageId: number; readonly text: string; readonly at: number }[];
+  readonly deletes: { readonly botId: number; readonly messageId: number; readonly complete: boolean; readonly at: number }[];
+  readonly reads: { readonly botId: number; readonly dialogId: string; readonly messageId?: number; readonly at: number }[];
+  readonly typing: { readonly botId: number; readonly dialogId: string; readonly statusMessageCode?: string; readonly duration?: number; readonly at: number }[];
+  readonly commandAnswers: {
+    readonly botId: number;
+    readonly commandId: number;
+    readonly messageId: number;
+    readonly dialogId: string;
+    readonly text: string;
+    readonly answerId: number;
+    readonly at: number;
+  }[];
+  readonly botCalls: BotCallRecord[];
 }
 
 export type EventTarget = { readonly userId: number } | { readonly botId: number };
@@ -95,7 +156,24 @@ export interface PortalSimulator {
   ): { accessToken: string; refreshToken: string; expiresIn: number; clientEndpoint: string };
   /** Makes the access tokens of one app (or all apps) expire now, so the next call answers `expired_token`. */
   expireAccessTokens(clientId?: string): void;
-  registerBot(ownerUserId: number, input?: { code?: string; clientId?: string }): { botId: number; botToken: string };
+  /** Registers a fetch-mode bot (idempotent per code and app, as imbot.v2.Bot.register). */
+  registerBot(ownerUserId: number, input?: BotInput): { botId: number; botToken: string };
+  /** imbot.v2.Bot.unregister: the bot gets ONIMBOTV2DELETE (its last event) and leaves every chat. */
+  unregisterBot(botId: number): RawBitrixEvent | undefined;
+  /** A group chat; members may include bots (no join events for the initial members). */
+  createChat(input: { ownerId: number; name?: string; memberIds?: readonly number[] }): { chatId: number; dialogId: string };
+  /** A user writes a message; every reader that would see it gets its event (bots by the rules of their type, commands as ONIMBOTV2COMMANDADD). */
+  say(input: SayInput): SaidMessage;
+  edit(input: { fromUserId: number; messageId: number; text: string }): void;
+  deleteMessage(input: { fromUserId: number; messageId: number }): void;
+  react(input: { fromUserId: number; messageId: number; reaction?: string; action?: 'add' | 'delete' }): void;
+  /** Adds a user or a bot to a group chat; an added bot gets ONIMBOTV2JOINCHAT with `user` = who added it. */
+  addToChat(input: { chatId: number; memberId: number; byUserId: number }): void;
+  /** Presses a keyboard button that runs a command (ONIMBOTV2COMMANDADD with context "keyboard"). */
+  pressButton(input: SayWhere & { fromUserId: number; command: string; params?: string }): SaidMessage;
+  /** A user opens the bot's dialog with a context (ONIMBOTV2CONTEXTGET, imbot.v2/bot-context.md). */
+  sendContext(input: { botId: number; fromUserId: number; context: Readonly<Record<string, unknown>> }): RawBitrixEvent | undefined;
+  readonly records: SimulatorRecords;
   subscribe(userId: number): void;
   unsubscribe(userId: number): void;
   emit(target: EventTarget, type: string, data: unknown): RawBitrixEvent | undefined;

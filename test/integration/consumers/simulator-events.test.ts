@@ -22,13 +22,25 @@ describe('typed events against the simulator', () => {
     simulator.subscribe(owner.id);
     const { botId } = simulator.registerBot(owner.id);
 
-    const events = [...simulator.activity.generate({ userId: owner.id }, 300), ...simulator.activity.generate({ botId }, 300)];
+    const supervisor = simulator.registerBot(owner.id, { code: 'watcher', type: 'supervisor' }).botId;
+    const { chatId } = simulator.createChat({ ownerId: owner.id, memberIds: [supervisor] });
+    simulator.say({ fromUserId: owner.id, chatId, text: '/help me' });
+    simulator.unregisterBot(supervisor);
+
+    const events = [
+      ...simulator.activity.generate({ userId: owner.id }, 1000),
+      ...simulator.activity.generate({ botId }, 1000),
+      ...simulator.emittedEvents({ botId: supervisor }),
+    ];
     const failures = events.flatMap((event) => {
       const result = validateKnownEvent(event);
-      return result === undefined || result.ok ? [] : [`${event.type}: ${result.issues.join('; ')}`];
+      if (result === undefined) return [];
+      if (!result.ok) return [`${event.type}: ${result.issues.join('; ')}`];
+      // The generator sends the documented shapes: no descriptive field off either.
+      return (result.event.descriptiveMismatches ?? []).map((m) => `${event.type}: ${m.path}: ${m.issue}`);
     });
 
-    expect(new Set(events.map((event) => event.type)).size).toBeGreaterThanOrEqual(8);
+    expect(new Set(events.map((event) => event.type)).size).toBeGreaterThanOrEqual(13);
     expect(failures).toEqual([]);
   });
 });

@@ -29,7 +29,9 @@ describe('simulator: bot events', () => {
     expect(await errorOf({ botToken: bot.botToken })).toEqual([400, 'BOT_ID_REQUIRED']);
     expect(await errorOf({ botId: bot.botId })).toEqual([400, 'BOT_TOKEN_NOT_SPECIFIED']);
     expect(await errorOf({ botId: 424242, botToken: bot.botToken })).toEqual([400, 'BOT_NOT_FOUND']);
-    expect(await errorOf({ botId: bot.botId, botToken: 'wrong' })).toEqual([401, 'AUTH_ERROR']);
+    // A wrong botToken is another application's key (imbot.v2/events/event-get.md: BOT_OWNERSHIP_ERROR;
+    // AUTH_ERROR means the current user could not be determined).
+    expect(await errorOf({ botId: bot.botId, botToken: 'wrong' })).toEqual([403, 'BOT_OWNERSHIP_ERROR']);
 
     const stranger = sim.addUser().id;
     expect(await errorOf({ botId: bot.botId, botToken: bot.botToken }, sim.createWebhook(stranger))).toEqual([403, 'BOT_OWNERSHIP_ERROR']);
@@ -37,7 +39,7 @@ describe('simulator: bot events', () => {
     const ok = await botGet({ botId: bot.botId, botToken: bot.botToken });
     expect(ok.status).toBe(200);
     expect(ok.json<PageBody>().result).toEqual({ events: [], nextOffset: 0, hasMore: false });
-    expect(sim.calls.map((c) => c.errorCode)).toEqual(['BOT_ID_REQUIRED', 'BOT_TOKEN_NOT_SPECIFIED', 'BOT_NOT_FOUND', 'AUTH_ERROR', 'BOT_OWNERSHIP_ERROR', undefined]);
+    expect(sim.calls.map((c) => c.errorCode)).toEqual(['BOT_ID_REQUIRED', 'BOT_TOKEN_NOT_SPECIFIED', 'BOT_NOT_FOUND', 'BOT_OWNERSHIP_ERROR', 'BOT_OWNERSHIP_ERROR', undefined]);
     expect(sim.calls.at(-1)).toMatchObject({ method: 'imbot.v2.Event.get', botId: bot.botId, userId: owner, eventCount: 0 });
   });
 

@@ -75,18 +75,23 @@ describe('simulator: fault injection', () => {
     expect(answer.text).toContain('502 Bad Gateway');
   });
 
-  it('operation-time-limit: 429 with operating_reset_at, also in the next good answers', async () => {
+  it('operation-time-limit: 429 with operating_reset_at, also in the next good answers; the budget falls in one-minute steps', async () => {
     sim.faults.inject({ kind: 'operation-time-limit', resetInSeconds: 90 });
     const blocked = await post(`${hook}im.v2.Event.get`);
     const body = blocked.json<ErrorBody>();
     const resetAt = Math.floor(clock.now() / 1000) + 90;
     expect([blocked.status, body.error]).toEqual([429, 'OPERATION_TIME_LIMIT']);
     expect(body.time).toMatchObject({ operating_reset_at: resetAt });
+    expect(Number(body.time?.operating)).toBeGreaterThan(480);
     const good = await post(`${hook}im.v2.Event.get`);
     expect(good.json<PageBody>().time).toMatchObject({ operating_reset_at: resetAt, operating: (expect.any(Number) as unknown) });
+    // limits.md: ten 1-minute buckets; when the spent bucket drops out, `operating` falls and
+    // operating_reset_at moves to when the next-oldest bucket (the good call's minute) drops out.
+    const goodMinute = Math.floor(clock.now() / 60_000) * 60;
     clock.advance(90_000);
-    const after = await post(`${hook}im.v2.Event.get`);
-    expect(after.json<PageBody>().time.operating_reset_at).toBe(resetAt + 600);
+    const after = (await post(`${hook}im.v2.Event.get`)).json<PageBody>().time;
+    expect(after.operating_reset_at).toBe(goodMinute + 600);
+    expect(Number(after.operating)).toBeLessThan(480);
   });
 
   it('the token endpoint only takes faults aimed at oauth.token; clear() disarms', async () => {

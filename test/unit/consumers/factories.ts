@@ -11,7 +11,7 @@ export function messageObject(overrides: Record<string, unknown> = {}): Record<s
     date: '2025-01-15T10:30:00+02:00',
     text: 'hello there',
     isSystem: false,
-    uuid: null,
+    uuid: '',
     forward: null,
     params: {},
     viewedByOthers: false,
@@ -20,11 +20,11 @@ export function messageObject(overrides: Record<string, unknown> = {}): Record<s
 }
 
 export function chatObject(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return { id: 5, dialogId: 'chat5', name: 'Support', type: 'chat', messageType: 'C', owner: 1, ...overrides };
+  return { id: 5, dialogId: 'chat5', name: 'Support', type: 'chat', messageType: 'C', owner: 1, textFieldEnabled: 'Y', parentChatId: 0, parentMessageId: 0, ...overrides };
 }
 
 export function userObject(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return { id: 7, active: true, name: 'Ann Lee', firstName: 'Ann', lastName: 'Lee', bot: false, extranet: false, ...overrides };
+  return { id: 7, active: true, name: 'Ann Lee', firstName: 'Ann', lastName: 'Lee', bot: false, extranet: false, type: 'employee', ...overrides };
 }
 
 /** Valid `data` for every known type. */
@@ -32,7 +32,8 @@ export function dataFor(type: string): Record<string, unknown> {
   const message = messageObject();
   const chat = chatObject();
   const user = userObject();
-  const bot = { id: 99, code: 'helper' };
+  // In fetch mode `bot` is the full bot object (imbot.v2/events/events.md, "Bot Object Format").
+  const bot = { id: 99, code: 'helper', type: 'bot', isHidden: false, isSupportOpenline: false, isReactionsEnabled: true, backgroundId: null, language: 'en', eventMode: 'fetch' };
   switch (type) {
     case 'ONIMV2MESSAGEADD':
     case 'ONIMV2MESSAGEUPDATE':
@@ -51,7 +52,7 @@ export function dataFor(type: string): Record<string, unknown> {
     case 'ONIMBOTV2REACTIONCHANGE':
       return { bot, reaction: 'like', action: 'delete', message, chat, user };
     case 'ONIMBOTV2COMMANDADD':
-      return { bot, command: { id: 3, command: 'help', params: 'me' }, message, chat, user };
+      return { bot, command: { id: 3, command: '/help', params: 'me', context: 'textarea' }, message, chat, user };
     case 'ONIMBOTV2JOINCHAT':
       return { bot, dialogId: 'chat5', chat, user };
     case 'ONIMBOTV2CONTEXTGET':

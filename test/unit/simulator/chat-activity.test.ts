@@ -22,7 +22,7 @@ function setup(seed = 7) {
   const activity = new ChatActivity(state, () => Date.UTC(2025, 0, 15, 7, 30), (t, type, data) => state.emit(t, type, data), seed);
   const userId = state.addUser('Anna Smirnova').id;
   state.subscribe(userId);
-  const botId = state.registerBot(userId, 'helper', undefined).id;
+  const botId = state.requireRegisteredBot(userId, { code: 'helper' }).id;
   return { state, activity, userId, botId };
 }
 
@@ -59,15 +59,48 @@ describe('ChatActivity', () => {
     expect(new Set(events.map((e) => (e.data as Data).chat.id)).size).toBeGreaterThanOrEqual(4);
   });
 
-  it('gives bots ONIMBOTV2* types, including commands', () => {
+  it('gives bots ONIMBOTV2* types in the documented shapes: full bot object, slash commands, joins, context requests', () => {
     const { activity, botId } = setup();
-    const events = activity.generate({ botId }, 300);
+    const events = activity.generate({ botId }, 400);
     const types = new Set(events.map((e) => e.type));
     expect([...types].every((t) => (BOT_EVENT_TYPES as readonly string[]).includes(t))).toBe(true);
-    expect(types.has('ONIMBOTV2COMMANDADD')).toBe(true);
-    const command = events.find((e) => e.type === 'ONIMBOTV2COMMANDADD')?.data as Data & { command: { command: string } };
-    expect(command.bot).toEqual({ id: botId, code: 'helper' });
-    expect(String(command.message?.text).startsWith(`/${command.command.command}`)).toBe(true);
+    for (const type of ['ONIMBOTV2MESSAGEADD', 'ONIMBOTV2COMMANDADD', 'ONIMBOTV2JOINCHAT', 'ONIMBOTV2CONTEXTGET', 'ONIMBOTV2REACTIONCHANGE']) expect(types).toContain(type);
+    const command = events.find((e) => e.type === 'ONIMBOTV2COMMANDADD')?.data as Data & { command: { command: string; context: string } };
+    // imbot.v2/events/events.md, "Bot Object Format": the full bot object in fetch mode.
+    expect(command.bot).toMatchObject({ id: botId, code: 'helper', type: 'bot', eventMode: 'fetch', moduleId: 'rest', isHidden: false, backgroundId: null });
+    expect(command.command.command).toMatch(/^\/[a-z]+$/);
+    expect(String(command.message?.text).startsWith(command.command.command)).toBe(true);
+    expect(['textarea', 'keyboard', 'menu']).toContain(command.command.context);
+  });
+
+  it('follows the delivery rules of a bot-type bot: group messages only with a mention, reactions only to its own messages', () => {
+    const { activity, botId } = setup();
+    const events = activity.generate({ botId }, 400);
+    const data = (type: string) => events.filter((e) => e.type === type).map((e) => e.data as Data);
+    const groupAdds = data('ONIMBOTV2MESSAGEADD').filter((d) => d.chat.type !== 'private' && d.message?.text !== '');
+    expect(groupAdds.length).toBeGreaterThan(10);
+    expect(groupAdds.every((d) => String(d.message?.text).startsWith(`[USER=${botId}]`))).toBe(true);
+    const reactions = data('ONIMBOTV2REACTIONCHANGE');
+    expect(reactions.length).toBeGreaterThan(0);
+    expect(reactions.every((d) => d.message?.authorId === botId && d.user.id !== botId)).toBe(true);
+    // ONIMBOTV2JOINCHAT: the bot was added to a chat, `user` is who added it (a member, never the bot).
+    expect(data('ONIMBOTV2JOINCHAT').every((d) => d.user.id !== botId && d.dialogId === d.chat.dialogId)).toBe(true);
+  });
+
+  it('generates the documented value forms: Y/N, user types, string uuids, nullable fields at realistic rates', () => {
+    const { activity, userId } = setup();
+    const events = activity.generate({ userId }, 2000);
+    const all = events.map((e) => e.data as Data);
+    const messages = all.flatMap((d) => (d.message === undefined ? [] : [d.message]));
+    expect(new Set(all.map((d) => d.chat.textFieldEnabled))).toEqual(new Set(['Y', 'N']));
+    expect(all.every((d) => ['employee', 'extranet', 'email', 'collaber', 'bot'].includes(String(d.user.type)))).toBe(true);
+    expect(messages.every((m) => typeof m.uuid === 'string')).toBe(true);
+    expect(messages.some((m) => m.uuid === '')).toBe(true);
+    expect(messages.some((m) => m.date === null)).toBe(true);
+    expect(messages.some((m) => m.text === '')).toBe(true);
+    expect(messages.some((m) => m.forward !== null)).toBe(true);
+    expect(all.some((d) => d.chat.parentChatId === null)).toBe(true);
+    expect(all.some((d) => d.chat.parentChatId === 0)).toBe(true);
   });
 
   it('is deterministic for a seed (apart from portal-wide ids)', () => {
