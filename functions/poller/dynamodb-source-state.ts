@@ -13,7 +13,7 @@
 //   overwrite an operator's reset (nor move the offset backwards)
 //
 // A failed condition returns the item as it was (ReturnValuesOnConditionCheckFailure)
-// and becomes LeaseBusyError / LeaseLostError / OffsetMovedError — except when
+// and becomes LeaseBusyError / LeaseLostError / OffsetMovedError / OffsetRegressionError — except when
 // the item shows our own write already landed (the SDK retried after a lost
 // answer): an acquire whose item names our owner id (unique per run), a commit
 // whose item holds our lease and our nextOffset. Those are successes.
@@ -24,7 +24,7 @@ import {
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
 import { STATE_TABLE } from '../shared/topology.js';
-import { LeaseBusyError, LeaseLostError, OffsetMovedError, StateStoreError } from './errors.js';
+import { LeaseBusyError, LeaseLostError, OffsetMovedError, OffsetRegressionError, StateStoreError } from './errors.js';
 import type { CommitInput, Lease, SourceState, SourceStateStore } from './ports.js';
 
 export interface DynamoDbSourceStateOptions {
@@ -178,9 +178,10 @@ export class DynamoDbSourceStateStore implements SourceStateStore {
       values[':qReason'] = { S: input.quarantined.lastReason.slice(0, 300) };
       values[':qCount'] = { N: String(input.quarantined.count) };
     }
+    // The stored offset must still be the one this run fetched from (an operator's reset wins), and never move back.
     let offsetCondition = 'attribute_not_exists(committedOffset)';
     if (input.fromOffset !== undefined) {
-      offsetCondition = 'committedOffset = :from';
+      offsetCondition = 'committedOffset = :from AND committedOffset <= :next';
       values[':from'] = { N: String(input.fromOffset) };
     }
     const result = await this.update('committing the offset', {
@@ -195,6 +196,9 @@ export class DynamoDbSourceStateStore implements SourceStateStore {
     const stored = num(result.old, 'committedOffset');
     // Still our lease and already our nextOffset: our first attempt landed and its answer was lost.
     if (stored === input.nextOffset) return { ...lease, expiresAt: num(result.old, 'leaseExpiresAt') ?? expiresAt };
+    if (stored !== undefined && stored === input.fromOffset) {
+      throw new OffsetRegressionError({ sourceId: this.sourceId, committedOffset: stored, attemptedOffset: input.nextOffset });
+    }
     throw new OffsetMovedError({
       sourceId: this.sourceId,
       ...(input.fromOffset === undefined ? {} : { fromOffset: input.fromOffset }),

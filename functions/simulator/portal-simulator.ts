@@ -56,6 +56,7 @@ export async function startPortalSimulator(options: PortalSimulatorOptions = {})
   let nextMessageId = 900_000;
   const env: MethodEnvironment = {
     state,
+    ...(options.eventGetFormat === undefined ? {} : { eventGetFormat: options.eventGetFormat }),
     recordMessage: (message) => {
       const id = nextMessageId++;
       sentMessages.push({ id, ...message });

@@ -14,6 +14,11 @@ export interface PortalSimulatorOptions {
   readonly seed?: number;
   /** UTC offset of the portal's dates, minutes (e.g. 180 → `+03:00`). @default 180 */
   readonly utcOffsetMinutes?: number;
+  /**
+   * `Event.get` answer format: `'lastEventId'` answers like portals before
+   * BOT-BC-0325-1 (change-log.md): `lastEventId` instead of `nextOffset`. @default 'nextOffset'
+   */
+  readonly eventGetFormat?: 'nextOffset' | 'lastEventId';
 }
 
 export type EventTarget = { readonly userId: number } | { readonly botId: number };
