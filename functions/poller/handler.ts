@@ -124,9 +124,6 @@ export function createPollerHandler(options: PollerHandlerOptions = {}): (event:
       ownerId: `${context.awsRequestId}-${randomUUID().slice(0, 8)}`,
       mode: source.mode,
     });
-    // A run stopped by an error (credentials refused, among others) re-reads the secret next time instead of
-    // waiting out the cache: a fixed secret is picked up by the next run and the client rebuilt from it.
-    if (report.stoppedBecause === 'fatal-error') c.secrets.invalidate(secretNameOf(c.env.prefix, source));
     return report;
   };
 }

@@ -68,44 +68,6 @@ describe('poller handler', () => {
     expect(JSON.stringify([first, second])).not.toContain(new URL(reader.webhookUrl).pathname);
   });
 
-  it('a run stopped by refused credentials re-reads the secret next time: a fixed secret is used at once, not after the cache', async () => {
-    const reader = rig.reader();
-    rig.sim.subscribe(reader.userId);
-    rig.sim.activity.generate({ userId: reader.userId }, 3);
-    const wrong = reader.webhookUrl.replace(/\/rest\/(\d+)\/[^/]+\//, '/rest/$1/wrongcode1234/');
-    const values = [wrong, reader.webhookUrl];
-    let reads = 0;
-    const handler = createPollerHandler({
-      env: () => ({
-        [ENV.stateTableName]: rig.pipeline.stateTableName,
-        [ENV.queueUrls]: JSON.stringify(rig.pipeline.queueUrls),
-        [ENV.routes]: JSON.stringify(rig.pipeline.routes),
-        [ENV.payloadBucketName]: rig.pipeline.payloadBucketName,
-        [ENV.prefix]: rig.pipeline.prefix,
-      }),
-      dynamoDb: rig.aws.dynamoDb,
-      sqs: rig.aws.sqs,
-      s3: rig.aws.s3,
-      secrets: createSecretReader({
-        now: rig.time.now,
-        fetch: () => Promise.resolve(JSON.stringify({ webhookUrl: values[Math.min(reads++, values.length - 1)] })),
-      }),
-      logger: new Logger({ serviceName: 'poller-test', logLevel: 'CRITICAL' }),
-      metrics: new Metrics({ namespace: 'Test', serviceName: 'poller-test' }),
-      now: rig.time.now,
-      sleep: rig.time.sleep,
-    });
-    const source = { id: 'handler-fixed-secret', kind: 'user', portal: rig.sim.portalHost, auth: 'webhook', mode: 'per-schedule' } as const;
-    const context = { getRemainingTimeInMillis: () => 60_000, awsRequestId: 'req-2' };
-
-    const { result: refused } = await captureStdout(() => handler({ source }, context));
-    const { result: fixed } = await captureStdout(() => handler({ source }, context));
-
-    expect(refused).toMatchObject({ stoppedBecause: 'fatal-error' });
-    expect(fixed).toMatchObject({ stoppedBecause: 'drained', eventsPublished: 3 });
-    expect(reads).toBe(2);
-  });
-
   it('rejects an invalid input with a message naming the field', async () => {
     const handler = createPollerHandler({ env: () => ({}) });
     await expect(handler({ source: { id: 'Bad Id', kind: 'user', portal: 'x', auth: 'webhook' } }, { getRemainingTimeInMillis: () => 1000, awsRequestId: 'r' })).rejects.toThrow(/id:/);
