@@ -2,7 +2,7 @@
 // error for it. Pure: input is status + body text, output is a value or a
 // thrown Bitrix24Error. Unknown extra fields are ignored, missing or mistyped
 // ones raise MalformedResponseError naming the field.
-import { type EventPage, type RawBitrixEvent } from '../shared/event-types.js';
+import { type EventPage, type RawBitrixEvent, type RejectedEvent } from '../shared/event-types.js';
 import {
   AccessDeniedError,
   type ApiErrorFields,
@@ -156,11 +156,43 @@ function throwing(error: Bitrix24Error): never {
   throw error;
 }
 
+/** Why one event of a page is not valid, or undefined when it is (the one rule every part of the pipeline uses). */
+function eventProblem(raw: unknown, at: string, previousId: number, offsetSent: number | undefined): string | undefined {
+  if (!isRecord(raw)) return `${at} is not an object`;
+  const { eventId, type, date } = raw;
+  if (typeof eventId !== 'number' || !Number.isSafeInteger(eventId) || eventId <= 0) return `${at}.eventId is not a positive safe integer (${describe(eventId)})`;
+  if (eventId <= previousId) return `${at}.eventId ${eventId} is not greater than the previous event's id (${previousId})`;
+  if (offsetSent !== undefined && eventId < offsetSent) return `${at}.eventId ${eventId} is below the offset sent (${offsetSent}): Bitrix24 had already deleted it`;
+  if (typeof type !== 'string' || type === '') return `${at}.type is not a non-empty string (${describe(type)})`;
+  // entities/event-get.md: `date` is a string, ISO 8601 with offset ("2025-01-15T10:30:00+02:00").
+  if (typeof date !== 'string' || !Number.isFinite(Date.parse(date))) return `${at}.date is not an ISO 8601 date (${describe(date)})`;
+  // event-get.md: `data` is an object (PHP sends an empty one as []).
+  if (typeof raw.data !== 'object' || raw.data === null) return `${at}.data is missing or not an object (${describe(raw.data)})`;
+  return undefined;
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'missing';
+  const text = JSON.stringify(value);
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}
+
 /**
- * Validates an `Event.get` result against the protocol: events with safe
- * positive integer ids, strictly increasing and not below the offset sent;
- * `nextOffset` an integer not behind the offset sent and past the last event;
- * `hasMore` a boolean. Returns a clean copy (extra fields dropped).
+ * Validates an `Event.get` result (api-reference/chat-bots/chat-bots-v2/im.v2/events/event-get.md,
+ * imbot.v2/events/event-get.md). The page as a whole must be sound or
+ * MalformedResponseError is thrown (and nothing of it is used): `events` an
+ * array, `hasMore` a boolean, `nextOffset` a non-negative safe integer not
+ * behind the offset sent and past every event id of the page. Older portals
+ * answer `lastEventId` instead of `nextOffset` (change-log.md, BOT-BC-0325-1,
+ * supported by Bitrix24 until 25.09.2026): `nextOffset = lastEventId + 1`.
+ *
+ * One event is valid when it is an object with a positive safe integer
+ * `eventId` greater than the previous event's and not below the offset sent,
+ * a non-empty string `type`, an ISO 8601 `date` and an object `data`. Invalid
+ * events do not fail the page: they come back in `rejected` (raw, with the
+ * reason) so the caller can quarantine them and still commit past them;
+ * otherwise one bad event would stall the source until Bitrix24 expires
+ * everything behind it (24 h). Returns a clean copy (extra fields dropped).
  */
 export function validateEventPage(result: unknown, method: string, offsetSent: number | undefined): EventPage {
   const bad = (field: string, problem: string): never => {
@@ -170,24 +202,46 @@ export function validateEventPage(result: unknown, method: string, offsetSent: n
   const rawEvents = result.events;
   if (!Array.isArray(rawEvents)) return bad('result.events', 'is not an array');
   const events: RawBitrixEvent[] = [];
+  const rejected: RejectedEvent[] = [];
   let previousId = 0;
-  rawEvents.forEach((raw: unknown, index) => {
-    const at = `result.events[${index}]`;
-    if (!isRecord(raw)) return bad(at, 'is not an object');
-    const { eventId, type, date } = raw;
-    if (typeof eventId !== 'number' || !Number.isSafeInteger(eventId) || eventId <= 0) return bad(`${at}.eventId`, 'is not a positive safe integer');
-    if (eventId <= previousId) return bad(`${at}.eventId`, `is not greater than the previous event's id (${previousId})`);
-    if (offsetSent !== undefined && eventId < offsetSent) return bad(`${at}.eventId`, `is below the offset sent (${offsetSent})`);
-    if (typeof type !== 'string' || type === '') return bad(`${at}.type`, 'is not a non-empty string');
-    if (typeof date !== 'string') return bad(`${at}.date`, 'is not a string');
-    if (!('data' in raw)) return bad(`${at}.data`, 'is missing');
-    previousId = eventId;
-    events.push({ eventId, type, date, data: raw.data });
+  let highestId = 0;
+  rawEvents.forEach((raw: unknown, position) => {
+    const problem = eventProblem(raw, `result.events[${position}]`, previousId, offsetSent);
+    const id = isRecord(raw) && typeof raw.eventId === 'number' && Number.isSafeInteger(raw.eventId) && raw.eventId > 0 ? raw.eventId : undefined;
+    if (id !== undefined) highestId = Math.max(highestId, id);
+    if (problem !== undefined) {
+      rejected.push({ position, ...(id === undefined ? {} : { eventId: id }), reason: problem, raw });
+      return;
+    }
+    const event = raw as { eventId: number; type: string; date: string; data: unknown };
+    previousId = event.eventId;
+    events.push({ eventId: event.eventId, type: event.type, date: event.date, data: event.data });
   });
-  const { nextOffset, hasMore } = result;
-  if (typeof nextOffset !== 'number' || !Number.isSafeInteger(nextOffset) || nextOffset < 0) return bad('result.nextOffset', 'is not a non-negative safe integer');
-  if (offsetSent !== undefined && nextOffset < offsetSent) return bad('result.nextOffset', `is behind the offset sent (${offsetSent})`);
-  if (events.length > 0 && nextOffset <= previousId) return bad('result.nextOffset', `is not past the last event id (${previousId})`);
+  const nextOffset = nextOffsetOf(result, rawEvents.length === 0, offsetSent, bad);
+  if (offsetSent !== undefined && nextOffset < offsetSent) return bad('result.nextOffset', `${nextOffset} is behind the offset sent (${offsetSent})`);
+  if (highestId > 0 && nextOffset <= highestId) return bad('result.nextOffset', `${nextOffset} is not past the last event id (${highestId})`);
+  const { hasMore } = result;
   if (typeof hasMore !== 'boolean') return bad('result.hasMore', 'is not a boolean');
-  return { events, nextOffset, hasMore };
+  return rejected.length === 0 ? { events, nextOffset, hasMore } : { events, nextOffset, hasMore, rejected };
+}
+
+/** `nextOffset`, or `lastEventId + 1` from a portal still on the format before BOT-BC-0325-1 (change-log.md). */
+function nextOffsetOf(result: Record<string, unknown>, emptyPage: boolean, offsetSent: number | undefined, bad: (field: string, problem: string) => never): number {
+  const { nextOffset, lastEventId } = result;
+  if (nextOffset !== undefined && nextOffset !== null) {
+    if (typeof nextOffset !== 'number' || !Number.isSafeInteger(nextOffset) || nextOffset < 0) return bad('result.nextOffset', `is not a non-negative safe integer (${describe(nextOffset)})`);
+    return nextOffset;
+  }
+  if (!('lastEventId' in result)) {
+    return bad('result.nextOffset', 'is missing, and so is the older lastEventId (change-log.md, BOT-BC-0325-1): the portal answers neither Event.get format this client knows');
+  }
+  if (lastEventId === null || lastEventId === 0) {
+    if (emptyPage) return offsetSent ?? 0;
+    return bad('result.lastEventId', `is ${describe(lastEventId)} on a page with events (change-log.md, BOT-BC-0325-1 format)`);
+  }
+  if (typeof lastEventId !== 'number' || !Number.isSafeInteger(lastEventId) || lastEventId < 0) {
+    return bad('result.lastEventId', `is not a non-negative safe integer (${describe(lastEventId)}; change-log.md, BOT-BC-0325-1 format)`);
+  }
+  // On an empty page the old format may repeat the last id ever confirmed; never step behind the offset sent.
+  return emptyPage && offsetSent !== undefined ? Math.max(offsetSent, lastEventId + 1) : lastEventId + 1;
 }

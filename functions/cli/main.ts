@@ -9,7 +9,7 @@ import { CliError, CliUsageError, ConfirmationRequiredError, UnknownRouteError, 
 import { routeDepths } from './queue-depths.js';
 import { redriveDeadLetters } from './redrive.js';
 import { sourceClientFor } from './source-credentials.js';
-import { readSourceState, resetCommittedOffset } from './source-state.js';
+import { listQuarantinedEvents, readSourceState, recordSubscription, resetCommittedOffset, type SourceStateView } from './source-state.js';
 import { type PipelineTarget, resolveTarget } from './target.js';
 
 export interface CliIo {
@@ -26,10 +26,12 @@ export interface CliIo {
 export const USAGE = `Usage: b24-pipeline <command> [options]
 
 Commands
-  status                         per source: committed offset, lease holder and expiry, last successful poll;
-                                 per route: queue and DLQ depths
-  subscribe   --source <id>      im.v2.Event.subscribe with the source's credentials
-  unsubscribe --source <id>      im.v2.Event.unsubscribe (recorded events stay readable until confirmed/expired)
+  status                         per source: committed offset, lease holder and expiry, last successful poll,
+                                 subscription, quarantined events; per route: queue and DLQ depths
+  subscribe   --source <id>      im.v2.Event.subscribe with the source's credentials (the poller keeps it up)
+  unsubscribe --source <id>      im.v2.Event.unsubscribe; the poller stops re-subscribing until \`subscribe\`
+                                 (recorded events stay readable until confirmed/expired)
+  quarantine  --source <id>      list the source's invalid events kept in quarantine (raw JSON and reason)
   redrive     --route <r>|--all  move dead-lettered messages back to their queue  [--dry-run] [--max <n>]
   reset-offset --source <id> (--to <offset>|--clear) --yes-i-understand
                                  move the committed offset (only while no poller holds the lease)
@@ -68,7 +70,7 @@ const OPTIONS = {
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
 
-const COMMANDS = ['status', 'subscribe', 'unsubscribe', 'redrive', 'reset-offset'] as const;
+const COMMANDS = ['status', 'subscribe', 'unsubscribe', 'quarantine', 'redrive', 'reset-offset'] as const;
 type Command = (typeof COMMANDS)[number];
 
 function integerOption(values: Values, name: 'max' | 'to'): number | undefined {
@@ -93,6 +95,19 @@ interface Output {
   readonly text: string;
 }
 
+/** Elapsed time since `at`, never negative (a clock a little ahead on the writer's side is not "-91 ms ago"). */
+function ago(now: number, at: number): number {
+  return Math.max(0, now - at);
+}
+
+function subscriptionText(target: PipelineTarget, s: SourceStateView, now: number): string {
+  const config = target.sources.find((c) => c.id === s.sourceId);
+  if (config?.kind === 'bot' && !config.withUserEvents) return 'subscription not needed (fetch-mode bot)';
+  if (s.unsubscribedAt !== undefined) return `subscribed no (unsubscribed by an operator ${formatMs(ago(now, s.unsubscribedAt))} ago; \`subscribe\` resumes)`;
+  if (!s.subscribed) return 'subscribed no (the next poll subscribes)';
+  return `subscribed yes${s.subscribedAt === undefined ? '' : ` (last im.v2.Event.subscribe ${formatMs(ago(now, s.subscribedAt))} ago)`}`;
+}
+
 async function status(target: PipelineTarget, now: number): Promise<Output> {
   const [sources, queues] = await Promise.all([
     Promise.all(target.sourceIds.map((id) => readSourceState(target.dynamoDb, target.stateTableName, id, now))),
@@ -101,16 +116,17 @@ async function status(target: PipelineTarget, now: number): Promise<Output> {
   const lines = [`pipeline: ${target.label}`];
   if (sources.length === 0) lines.push('sources: none polled yet');
   for (const s of sources) {
-    const lease = s.lease === undefined ? 'lease free' : `lease ${s.lease.holder} (${s.lease.expired ? 'expired' : `expires in ${formatMs(s.lease.expiresAt - now)}`})`;
+    const lease = s.lease === undefined ? 'lease free' : `lease ${s.lease.holder} (${s.lease.expired ? 'expired' : `expires in ${formatMs(Math.max(0, s.lease.expiresAt - now))}`})`;
     lines.push(
       [
         `source ${s.sourceId}`,
         `offset ${s.committedOffset ?? '–'}`,
         lease,
-        `last poll ${s.lastPollAt === undefined ? 'never' : `${formatMs(now - s.lastPollAt)} ago`}`,
+        `last poll ${s.lastPollAt === undefined ? 'never' : `${formatMs(ago(now, s.lastPollAt))} ago`}`,
         `oldest event age ${s.oldestEventAgeMs === undefined ? '–' : formatMs(s.oldestEventAgeMs)}`,
-        `subscribed ${s.subscribed ? 'yes' : 'no'}`,
+        subscriptionText(target, s, now),
         `events ${s.eventsTotal ?? 0}`,
+        s.quarantinedTotal === 0 ? 'quarantined 0' : `quarantined ${s.quarantinedTotal} (last: ${s.lastQuarantineReason ?? '?'}; \`quarantine --source ${s.sourceId}\` lists them)`,
       ].join(' · '),
     );
   }
@@ -123,7 +139,7 @@ async function status(target: PipelineTarget, now: number): Promise<Output> {
       target: { kind: target.kind, label: target.label, prefix: target.prefix, stateTableName: target.stateTableName },
       sources: sources.map((s) => ({
         ...s,
-        ...(s.lastPollAt === undefined ? {} : { lastPollAgeMs: now - s.lastPollAt }),
+        ...(s.lastPollAt === undefined ? {} : { lastPollAgeMs: ago(now, s.lastPollAt) }),
       })),
       queues,
     },
@@ -147,11 +163,27 @@ async function subscription(command: 'subscribe' | 'unsubscribe', target: Pipeli
   } finally {
     await client.close();
   }
+  // Recorded so the poller keeps an operator's choice: it re-subscribes on its own only while no unsubscribe stands.
+  await recordSubscription(target.dynamoDb, target.stateTableName, sourceId, { subscribed: command === 'subscribe', now: (io.now ?? Date.now)() });
   const text =
     command === 'subscribe'
       ? `Subscribed: portal ${client.portal} records the messenger events of source "${sourceId}"'s user from now on.`
       : `Unsubscribed: portal ${client.portal} stops recording events for source "${sourceId}". Events already recorded stay readable until confirmed or 24 h old.`;
   return { json: { sourceId, portal: client.portal, action: command === 'subscribe' ? 'subscribed' : 'unsubscribed' }, text };
+}
+
+async function quarantine(target: PipelineTarget, values: Values, now: number): Promise<Output> {
+  const sourceId = requireSource(values, target);
+  const events = await listQuarantinedEvents(target.dynamoDb, target.stateTableName, sourceId);
+  if (events.length === 0) return { json: { sourceId, events: [] }, text: `Source "${sourceId}": no events in quarantine.` };
+  const lines = [`Source "${sourceId}": ${events.length} event(s) in quarantine (invalid; the source committed past them).`];
+  for (const e of events) {
+    const when = e.quarantinedAt === undefined ? '' : ` · ${formatMs(ago(now, e.quarantinedAt))} ago`;
+    lines.push(`- ${e.eventId === undefined ? `no usable id (${e.key})` : `event ${e.eventId}`}${when} · ${e.reason}`);
+    if (e.raw !== undefined) lines.push(`  raw: ${e.raw.length > 500 ? `${e.raw.slice(0, 500)}… (${e.rawBytes ?? e.raw.length} bytes; --json for all)` : e.raw}`);
+    else if (e.rawRef !== undefined) lines.push(`  raw: s3://${e.rawRef.bucket}/${e.rawRef.key} (${e.rawBytes ?? '?'} bytes)`);
+  }
+  return { json: { sourceId, events }, text: lines.join('\n') };
 }
 
 async function redrive(target: PipelineTarget, values: Values): Promise<Output> {
@@ -259,6 +291,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       case 'subscribe':
       case 'unsubscribe':
         output = await subscription(command, target, values, io);
+        break;
+      case 'quarantine':
+        output = await quarantine(target, values, now);
         break;
       case 'redrive':
         output = await redrive(target, values);

@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { type Bitrix24Client, createBitrix24Client } from '../bitrix24/client.js';
 import { loadSourceCredentials } from '../bitrix24/credentials-from-secret.js';
-import { DynamoDbTokenStore } from '../bitrix24/dynamodb-token-store.js';
+import { dynamoDbTokenStoreFactory } from '../bitrix24/dynamodb-token-store.js';
 import { Bitrix24Error } from '../bitrix24/errors.js';
 import { secretsManagerFetch } from '../bitrix24/secret-reader.js';
 import { LocalRuntimeError } from '../local/errors.js';
@@ -53,7 +53,7 @@ async function awsSourceClient(target: PipelineTarget, sourceId: string, source:
       source: { id: sourceId, auth, portal: portal === '' ? hostFromSecret(secretJson) : portal },
       secretJson,
       secretName,
-      tokenStoreFactory: ({ sourceId: id, initial }) => new DynamoDbTokenStore({ client: target.dynamoDb, tableName: target.stateTableName, sourceId: id, initial }),
+      tokenStoreFactory: dynamoDbTokenStoreFactory({ client: target.dynamoDb, tableName: target.stateTableName }),
     });
     return { client: createBitrix24Client({ credentials: loaded.credentials }), ...(loaded.botToken === undefined ? {} : { botToken: loaded.botToken }) };
   } catch (error) {

@@ -7,6 +7,7 @@ import type { Bitrix24Client } from '../bitrix24/index.js';
 import type { SourceConfig } from '../shared/config.js';
 import { CATCH_ALL_ROUTE } from '../shared/topology.js';
 import { bitrix24EventSource } from './bitrix24-event-source.js';
+import { DynamoDbQuarantineStore } from './dynamodb-quarantine-store.js';
 import { DynamoDbSourceStateStore } from './dynamodb-source-state.js';
 import { PollerConfigError } from './errors.js';
 import { powertoolsLogger, powertoolsMetrics } from './observability.js';
@@ -63,6 +64,13 @@ export function createPollerDependencies(input: CreatePollerDependenciesInput): 
       ...(input.publishConcurrency === undefined ? {} : { concurrency: input.publishConcurrency }),
     }),
     state: new DynamoDbSourceStateStore({ client: input.dynamoDb, tableName: input.stateTableName, sourceId: input.source.id }),
+    quarantine: new DynamoDbQuarantineStore({
+      dynamoDb: input.dynamoDb,
+      s3: input.s3,
+      tableName: input.stateTableName,
+      payloadBucketName: input.payloadBucketName,
+      sourceId: input.source.id,
+    }),
     logger: input.logger ?? powertoolsLogger(),
     metrics: input.metrics ?? powertoolsMetrics(input.source.id),
     now: input.now ?? Date.now,

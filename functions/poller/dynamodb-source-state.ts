@@ -8,10 +8,15 @@
 //   HELD, expiry < now   ──acquire: token+1──→ HELD(new owner, token+1)   ← takeover fences the old run out
 //   HELD(o, t)           ──renew / commit / markSubscribed if owner = o ∧ token = t──→ HELD(o, t, later expiry)
 //   HELD(o, t)           ──release if owner = o ∧ token = t──→ FREE (token kept: it never goes back)
-//   commit also requires committedOffset ≤ nextOffset (the offset never regresses)
+//   FREE or expired      ──reset-offset (CLI): token+1, lease removed──→ FREE  ← fences out a run whose lease expired
+//   commit also requires committedOffset = the run's fromOffset, so a slow run can never
+//   overwrite an operator's reset (nor move the offset backwards)
 //
 // A failed condition returns the item as it was (ReturnValuesOnConditionCheckFailure)
-// and becomes LeaseBusyError / LeaseLostError / OffsetRegressionError.
+// and becomes LeaseBusyError / LeaseLostError / OffsetMovedError / OffsetRegressionError — except when
+// the item shows our own write already landed (the SDK retried after a lost
+// answer): an acquire whose item names our owner id (unique per run), a commit
+// whose item holds our lease and our nextOffset. Those are successes.
 import {
   ConditionalCheckFailedException,
   type DynamoDBClient,
@@ -19,7 +24,7 @@ import {
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
 import { STATE_TABLE } from '../shared/topology.js';
-import { LeaseBusyError, LeaseLostError, OffsetRegressionError, StateStoreError } from './errors.js';
+import { LeaseBusyError, LeaseLostError, OffsetMovedError, OffsetRegressionError, StateStoreError } from './errors.js';
 import type { CommitInput, Lease, SourceState, SourceStateStore } from './ports.js';
 
 export interface DynamoDbSourceStateOptions {
@@ -116,18 +121,25 @@ export class DynamoDbSourceStateStore implements SourceStateStore {
       },
       returnNew: true,
     });
-    if (!result.ok) {
+    // Not ok but our owner id: our first attempt took the lease and its answer was lost; the item is ours.
+    const item = result.ok ? result.item : result.old;
+    if (!result.ok && str(result.old, 'leaseOwner') !== input.owner) {
       const holder = str(result.old, 'leaseOwner');
       const heldUntil = num(result.old, 'leaseExpiresAt');
       throw new LeaseBusyError({ sourceId: this.sourceId, ...(holder === undefined ? {} : { holder }), ...(heldUntil === undefined ? {} : { expiresAt: heldUntil }) });
     }
-    const fencingToken = num(result.item, 'fencingToken');
+    const fencingToken = num(item, 'fencingToken');
     if (fencingToken === undefined) throw new StateStoreError(`Source "${this.sourceId}": the state item has no fencing token after acquiring.`);
-    const committedOffset = num(result.item, 'committedOffset');
+    const committedOffset = num(item, 'committedOffset');
+    const optional = (name: string, value: number | boolean | undefined) => (value === undefined ? {} : { [name]: value });
     return {
-      lease: { sourceId: this.sourceId, owner: input.owner, fencingToken, expiresAt },
+      lease: { sourceId: this.sourceId, owner: input.owner, fencingToken, expiresAt: result.ok ? expiresAt : (num(item, 'leaseExpiresAt') ?? expiresAt) },
       ...(committedOffset === undefined ? {} : { committedOffset }),
-      subscribed: result.item?.subscribed?.BOOL === true,
+      subscribed: item?.subscribed?.BOOL === true,
+      ...optional('subscribedAt', num(item, 'subscribedAt')),
+      ...optional('unsubscribedAt', num(item, 'unsubscribedAt')),
+      ...optional('lastFetchAt', num(item, 'lastFetchAt')),
+      ...optional('lastFetchHadMore', item?.lastFetchHadMore?.BOOL),
     };
   }
 
@@ -144,31 +156,55 @@ export class DynamoDbSourceStateStore implements SourceStateStore {
 
   async commit(lease: Lease, input: CommitInput): Promise<Lease> {
     const expiresAt = input.now + input.leaseMs;
-    const result = await this.update('committing the offset', {
-      update:
-        'SET committedOffset = :next, leaseExpiresAt = :expiry, lastPollAt = :now, lastCommittedAt = :now, oldestEventAgeMs = :age ADD pagesTotal :one, eventsTotal :events',
-      condition: `${OWNED} AND (attribute_not_exists(committedOffset) OR committedOffset <= :next)`,
-      values: {
-        ...this.owned(lease),
-        ':next': { N: String(input.nextOffset) },
-        ':expiry': { N: String(expiresAt) },
-        ':now': { N: String(input.now) },
-        ':one': { N: '1' },
-        ':events': { N: String(input.events) },
-        ':age': { N: String(Math.max(0, Math.round(input.oldestEventAgeMs ?? 0))) },
-      },
-    });
-    if (!result.ok) {
-      if (str(result.old, 'leaseOwner') !== lease.owner || num(result.old, 'fencingToken') !== lease.fencingToken) {
-        throw this.lost(lease, result.old);
-      }
-      throw new OffsetRegressionError({
-        sourceId: this.sourceId,
-        committedOffset: num(result.old, 'committedOffset') ?? -1,
-        attemptedOffset: input.nextOffset,
-      });
+    const sets = ['committedOffset = :next', 'leaseExpiresAt = :expiry', 'lastPollAt = :now', 'lastCommittedAt = :now', 'oldestEventAgeMs = :age'];
+    const adds = ['pagesTotal :one', 'eventsTotal :events'];
+    const values: Item = {
+      ...this.owned(lease),
+      ':next': { N: String(input.nextOffset) },
+      ':expiry': { N: String(expiresAt) },
+      ':now': { N: String(input.now) },
+      ':one': { N: '1' },
+      ':events': { N: String(input.events) },
+      ':age': { N: String(Math.max(0, Math.round(input.oldestEventAgeMs ?? 0))) },
+    };
+    if (input.fetchedAt !== undefined) {
+      sets.push('lastFetchAt = :fetchedAt', 'lastFetchHadMore = :hasMore');
+      values[':fetchedAt'] = { N: String(input.fetchedAt) };
+      values[':hasMore'] = { BOOL: input.hasMore === true };
     }
-    return { ...lease, expiresAt };
+    if (input.quarantined !== undefined && input.quarantined.count > 0) {
+      sets.push('lastQuarantineReason = :qReason', 'lastQuarantinedAt = :now');
+      adds.push('quarantinedTotal :qCount');
+      values[':qReason'] = { S: input.quarantined.lastReason.slice(0, 300) };
+      values[':qCount'] = { N: String(input.quarantined.count) };
+    }
+    // The stored offset must still be the one this run fetched from (an operator's reset wins), and never move back.
+    let offsetCondition = 'attribute_not_exists(committedOffset)';
+    if (input.fromOffset !== undefined) {
+      offsetCondition = 'committedOffset = :from AND committedOffset <= :next';
+      values[':from'] = { N: String(input.fromOffset) };
+    }
+    const result = await this.update('committing the offset', {
+      update: `SET ${sets.join(', ')} ADD ${adds.join(', ')}`,
+      condition: `${OWNED} AND ${offsetCondition}`,
+      values,
+    });
+    if (result.ok) return { ...lease, expiresAt };
+    if (str(result.old, 'leaseOwner') !== lease.owner || num(result.old, 'fencingToken') !== lease.fencingToken) {
+      throw this.lost(lease, result.old);
+    }
+    const stored = num(result.old, 'committedOffset');
+    // Still our lease and already our nextOffset: our first attempt landed and its answer was lost.
+    if (stored === input.nextOffset) return { ...lease, expiresAt: num(result.old, 'leaseExpiresAt') ?? expiresAt };
+    if (stored !== undefined && stored === input.fromOffset) {
+      throw new OffsetRegressionError({ sourceId: this.sourceId, committedOffset: stored, attemptedOffset: input.nextOffset });
+    }
+    throw new OffsetMovedError({
+      sourceId: this.sourceId,
+      ...(input.fromOffset === undefined ? {} : { fromOffset: input.fromOffset }),
+      ...(stored === undefined ? {} : { storedOffset: stored }),
+      attemptedOffset: input.nextOffset,
+    });
   }
 
   async markSubscribed(lease: Lease, input: { now: number }): Promise<void> {

@@ -1,14 +1,14 @@
 // What the loop does when a Bitrix24 call finally fails (the client has
 // already retried within its deadline): wait and try again, or stop the run.
 import { Bitrix24Error, OperationTimeLimitError } from '../bitrix24/errors.js';
-import { BadPageError, PollerError } from './errors.js';
+import { PollerError } from './errors.js';
 
 export type FailureVerdict =
   /** QUERY_LIMIT_EXCEEDED: back off with a growing delay. */
   | { readonly action: 'back-off'; readonly code: string }
   /** OPERATION_TIME_LIMIT: pause until the method's budget resets. */
   | { readonly action: 'pause'; readonly code: string; readonly resumeAt?: number }
-  /** 5xx, network, timeouts, malformed answers, bad pages: retry after a short delay. */
+  /** 5xx, network, timeouts, malformed answers and pages: retry after a short delay. */
   | { readonly action: 'retry'; readonly code: string }
   /** Auth, permissions, portal gone, bot errors, configuration: stop the run and surface the code. */
   | { readonly action: 'stop'; readonly code: string; readonly authFailure: boolean };
@@ -18,7 +18,6 @@ const AUTH_KINDS = new Set(['auth', 'permission', 'oauth']);
 const AUTH_BOT_CODES = new Set(['AUTH_ERROR', 'BOT_OWNERSHIP_ERROR', 'BOT_TOKEN_NOT_SPECIFIED', 'SCOPE_ERROR']);
 
 export function classifyFailure(error: unknown): FailureVerdict {
-  if (error instanceof BadPageError) return { action: 'retry', code: error.code };
   if (error instanceof OperationTimeLimitError) {
     return error.resetAt === undefined ? { action: 'pause', code: error.code } : { action: 'pause', code: error.code, resumeAt: error.resetAt };
   }

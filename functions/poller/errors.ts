@@ -68,21 +68,40 @@ export class OffsetRegressionError extends PollerError {
   }
 }
 
-/** A page that breaks the protocol (nextOffset behind the offset sent, ids not increasing integers, missing fields). Rejected whole. */
-export class BadPageError extends PollerError {
+/**
+ * The stored offset is no longer the one this run fetched from: an operator
+ * moved it (reset-offset) while the run was fetching or publishing. The run
+ * stops without committing, so the operator's offset stands.
+ */
+export class OffsetMovedError extends PollerError {
   readonly sourceId: string;
-  readonly offset?: number;
-  readonly problem: string;
-  constructor(fields: { sourceId: string; offset?: number; problem: string }, options?: ErrorOptions) {
+  readonly fromOffset?: number;
+  readonly storedOffset?: number;
+  constructor(fields: { sourceId: string; fromOffset?: number; storedOffset?: number; attemptedOffset: number }, options?: ErrorOptions) {
     super(
-      `Source "${fields.sourceId}": rejected the page fetched at offset ${fields.offset ?? '(none)'}: ${fields.problem}. Nothing from it was published or committed; the offset is untouched and the page is fetched again later.`,
-      'BAD_PAGE',
+      `Source "${fields.sourceId}": the committed offset moved under this run (fetched from ${fields.fromOffset ?? '(none)'}, now ${fields.storedOffset ?? '(none)'}), most likely by reset-offset. ` +
+        `Refused to commit ${fields.attemptedOffset} over it; the next run reads from the stored offset. The events this run published may arrive again (duplicates, never losses).`,
+      'OFFSET_MOVED',
       options,
     );
-    this.name = 'BadPageError';
+    this.name = 'OffsetMovedError';
     this.sourceId = fields.sourceId;
-    if (fields.offset !== undefined) this.offset = fields.offset;
-    this.problem = fields.problem;
+    if (fields.fromOffset !== undefined) this.fromOffset = fields.fromOffset;
+    if (fields.storedOffset !== undefined) this.storedOffset = fields.storedOffset;
+  }
+}
+
+/** Invalid events of a page could not be stored in quarantine. The page is not committed (nothing is lost); it is fetched again. */
+export class QuarantineError extends PollerError {
+  readonly sourceId: string;
+  constructor(message: string, sourceId: string, options?: ErrorOptions) {
+    super(
+      `${message} The page was not committed; it is fetched again on the next poll. Check the state table and the payload bucket exist and the role may dynamodb:PutItem / s3:PutObject.`,
+      'QUARANTINE_FAILED',
+      options,
+    );
+    this.name = 'QuarantineError';
+    this.sourceId = sourceId;
   }
 }
 

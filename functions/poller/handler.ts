@@ -11,8 +11,8 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { s3ClientConfig, sqsClientConfig } from '../shared/aws-client-config.js';
 import {
-  DynamoDbTokenStore,
   createBitrix24Client,
+  dynamoDbTokenStoreFactory,
   createSecretReader,
   loadSourceCredentials,
   type Bitrix24Client,
@@ -84,7 +84,7 @@ export function createPollerHandler(options: PollerHandlerOptions = {}): (event:
       source,
       secretJson: secret,
       secretName,
-      tokenStoreFactory: ({ sourceId, initial }) => new DynamoDbTokenStore({ client: c.dynamoDb, tableName: c.env.stateTableName, sourceId, initial }),
+      tokenStoreFactory: dynamoDbTokenStoreFactory({ client: c.dynamoDb, tableName: c.env.stateTableName }),
     });
     const logger = c.logger.createChild({ persistentKeys: { sourceId: source.id } });
     const client = createBitrix24Client({
@@ -119,11 +119,12 @@ export function createPollerHandler(options: PollerHandlerOptions = {}): (event:
     const c = containerOf();
     const deps = await depsFor(c, source);
     const now = (options.now ?? Date.now)();
-    return await pollSource(deps, source, {
+    const report = await pollSource(deps, source, {
       deadline: now + context.getRemainingTimeInMillis(),
       ownerId: `${context.awsRequestId}-${randomUUID().slice(0, 8)}`,
       mode: source.mode,
     });
+    return report;
   };
 }
 

@@ -5,7 +5,7 @@ export { createPollerDependencies, type CreatePollerDependenciesInput } from './
 export { DynamoDbSourceStateStore, sourceStateKey, type DynamoDbSourceStateOptions } from './dynamodb-source-state.js';
 export { SqsEventSink, type SqsEventSinkOptions } from './sqs-event-sink.js';
 export { bitrix24EventSource } from './bitrix24-event-source.js';
-export { checkPage } from './page-check.js';
+export { DynamoDbQuarantineStore, quarantineKeyPrefix, type DynamoDbQuarantineStoreOptions } from './dynamodb-quarantine-store.js';
 export { nextIdleDelayMs, type IdleIntervalConfig } from './idle-interval.js';
 export { classifyFailure, type FailureVerdict } from './error-policy.js';
 export { powertoolsLogger, powertoolsMetrics, silentLogger, silentMetrics, POLLER_SERVICE_NAME } from './observability.js';

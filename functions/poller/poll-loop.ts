@@ -5,22 +5,25 @@
 // page's nextOffset only after the sink acknowledged the whole page.
 //
 //   acquire lease ─busy→ exit 'lease-busy'
-//     └→ subscribe if the state says not subscribed (record it)
-//        └→ fetch(committed offset) → check page → publish all → commit nextOffset ─┐
-//              ↑   hasMore: after the drain pacing (≥ 2 s between calls)          │
-//              └── drained: 'per-schedule' exits; 'continuous' waits the idle ────┘
-//                  interval and polls again until the safety margin before the deadline
+//     └→ wait out the previous run's pacing (its last Event.get time is in the state item)
+//        └→ subscribe on a cold start / new credentials / hourly, unless an operator unsubscribed (record it)
+//           └→ fetch(committed offset) → quarantine invalid events → publish the valid ones → commit nextOffset ─┐
+//                 ↑   hasMore: after the drain pacing (≥ 2 s between calls)                                   │
+//                 └── drained: 'per-schedule' exits; 'continuous' waits the idle ─────────────────────────────┘
+//                     interval and polls again until the safety margin before the deadline
 //   exit: release the lease (unless it was lost: then stop at once, commit nothing)
+//
+// PollSucceeded (the staleness heartbeat) counts commits, not fetches: a run
+// that fetches but cannot publish or commit must go stale.
 import { randomUUID } from 'node:crypto';
 import type { SourceConfig } from '../shared/config.js';
 import type { EventPage } from '../shared/event-types.js';
 import { POLLER_METRICS } from '../shared/observability.js';
 import { routeFor } from '../shared/topology.js';
 import { classifyFailure, describeError } from './error-policy.js';
-import { LeaseBusyError, LeaseLostError, PollerError } from './errors.js';
+import { LeaseBusyError, LeaseLostError, OffsetMovedError, PollerError } from './errors.js';
 import { nextIdleDelayMs } from './idle-interval.js';
-import { checkPage } from './page-check.js';
-import type { EventSink, EventSource, Lease, PollerLogger, PollerMetrics, SourceStateStore } from './ports.js';
+import type { EventSink, EventSource, Lease, PollerLogger, PollerMetrics, QuarantineStore, SourceState, SourceStateStore } from './ports.js';
 
 export interface PollerTuning {
   /** Lease duration; every renewal and commit extends it by this much, in ms. @default 90000 */
@@ -43,6 +46,8 @@ export interface PollerTuning {
   readonly retryDelayMs: number;
   /** Consecutive failed polls after which the run stops with the last error code. @default 8 */
   readonly maxConsecutiveFailures: number;
+  /** im.v2.Event.subscribe is repeated (it is idempotent) when the last one is older than this, in ms. @default 3600000 */
+  readonly resubscribeIntervalMs: number;
 }
 
 export const DEFAULT_TUNING: PollerTuning = {
@@ -56,12 +61,15 @@ export const DEFAULT_TUNING: PollerTuning = {
   operationLimitPauseMs: 60_000,
   retryDelayMs: 2_000,
   maxConsecutiveFailures: 8,
+  resubscribeIntervalMs: 3_600_000,
 };
 
 export interface PollerDependencies {
   readonly events: EventSource;
   readonly sink: EventSink;
   readonly state: SourceStateStore;
+  /** Where invalid events are kept (the page is committed past them). */
+  readonly quarantine: QuarantineStore;
   readonly logger: PollerLogger;
   readonly metrics: PollerMetrics;
   /** ms epoch. @default Date.now */
@@ -79,6 +87,8 @@ export interface PollReport {
   readonly pages: number;
   readonly eventsReceived: number;
   readonly eventsPublished: number;
+  /** Invalid events put into quarantine (and committed past). */
+  readonly eventsQuarantined: number;
   /** Events published per event type. */
   readonly byType: Record<string, number>;
   /** The committed offset at the end of the run (undefined before the first commit). */
@@ -103,13 +113,22 @@ function needsSubscription(source: SourceConfig): boolean {
   return source.kind === 'user' || source.withUserEvents;
 }
 
+/**
+ * Event sources (one per client, so per credentials) that subscribed in this
+ * process. A new source — a cold start, or a client rebuilt after the secret
+ * changed — subscribes again: a subscription dropped by Bitrix24 or a secret
+ * switched to another user is never left unsubscribed.
+ */
+const subscribedSources = new WeakSet<EventSource>();
+
 class PollRun {
   private lease: Lease | undefined;
   private offset: number | undefined;
-  private subscribed = false;
+  private subscription: Pick<SourceState, 'subscribed' | 'subscribedAt' | 'unsubscribedAt'> = { subscribed: false };
   private pages = 0;
   private eventsReceived = 0;
   private eventsPublished = 0;
+  private eventsQuarantined = 0;
   private readonly byType: Record<string, number> = {};
   private readonly errors: Record<string, number> = {};
   private errorCode: string | undefined;
@@ -138,6 +157,7 @@ class PollRun {
       pages: this.pages,
       eventsReceived: this.eventsReceived,
       eventsPublished: this.eventsPublished,
+      eventsQuarantined: this.eventsQuarantined,
       byType: { ...this.byType },
       ...(this.offset === undefined ? {} : { committedOffset: this.offset }),
       stoppedBecause,
@@ -153,11 +173,12 @@ class PollRun {
 
   async execute(): Promise<PollReport> {
     const { deps } = this;
+    let state: SourceState;
     try {
-      const state = await deps.state.acquire({ owner: this.owner, now: deps.now(), leaseMs: deps.tuning.leaseMs });
+      state = await deps.state.acquire({ owner: this.owner, now: deps.now(), leaseMs: deps.tuning.leaseMs });
       this.lease = state.lease;
       this.offset = state.committedOffset;
-      this.subscribed = state.subscribed;
+      this.subscription = state;
     } catch (error) {
       if (error instanceof LeaseBusyError) {
         deps.metrics.count(POLLER_METRICS.leaseConflicts, 1);
@@ -173,9 +194,9 @@ class PollRun {
 
     let stoppedBecause: StopReason;
     try {
-      stoppedBecause = await this.loop();
+      stoppedBecause = await this.loop(this.pacingAfterPreviousRun(state));
     } catch (error) {
-      if (error instanceof LeaseLostError) {
+      if (error instanceof LeaseLostError || error instanceof OffsetMovedError) {
         deps.metrics.count(POLLER_METRICS.leaseConflicts, 1);
         deps.logger.warn('lease lost: stopping without committing', { ...this.log, ...describeError(error) });
         this.errorCode = error.code;
@@ -257,10 +278,36 @@ class PollRun {
     return Math.min(this.options.deadline - this.deps.tuning.safetyMarginMs, lease.expiresAt - 1_000);
   }
 
-  private async loop(): Promise<StopReason> {
+  /**
+   * The wait before this run's first Event.get, so Bitrix24's pacing holds
+   * across runs too: ≥ drainIntervalMs after a previous call that said hasMore,
+   * ≥ the idle interval's minimum after one that did not.
+   */
+  private pacingAfterPreviousRun(state: SourceState): number {
+    if (state.lastFetchAt === undefined) return 0;
+    const gapMs = state.lastFetchHadMore === true ? this.deps.tuning.drainIntervalMs : this.source.idleInterval.minSeconds * 1000;
+    return Math.max(0, state.lastFetchAt + gapMs - this.deps.now());
+  }
+
+  private subscriptionDue(): boolean {
     const { deps, source } = this;
-    let delayMs = 0;
+    if (!needsSubscription(source)) return false;
+    // An operator's `unsubscribe` stands until their `subscribe`.
+    if (this.subscription.unsubscribedAt !== undefined) return false;
+    if (!subscribedSources.has(deps.events) || !this.subscription.subscribed || this.subscription.subscribedAt === undefined) return true;
+    return deps.now() - this.subscription.subscribedAt >= deps.tuning.resubscribeIntervalMs;
+  }
+
+  private async loop(initialDelayMs: number): Promise<StopReason> {
+    const { deps, source } = this;
+    let delayMs = initialDelayMs;
     let idleMs: number | undefined;
+    if (needsSubscription(source) && this.subscription.unsubscribedAt !== undefined) {
+      deps.logger.warn('source unsubscribed by an operator: not re-subscribing (Bitrix24 records no new events); run `b24-pipeline subscribe --source <id>` to resume', {
+        ...this.log,
+        unsubscribedAt: this.subscription.unsubscribedAt,
+      });
+    }
     for (;;) {
       if (!(await this.waitFor(delayMs))) return 'deadline';
       const fetchStartedAt = deps.now();
@@ -268,7 +315,7 @@ class PollRun {
 
       let page: EventPage;
       try {
-        if (!this.subscribed && needsSubscription(source)) await this.subscribe();
+        if (this.subscriptionDue()) await this.subscribe();
         page = await this.fetch();
       } catch (error) {
         if (error instanceof LeaseLostError) throw error;
@@ -292,7 +339,7 @@ class PollRun {
       this.retryDelayMs = deps.tuning.retryDelayMs;
       this.errorCode = undefined;
 
-      await this.deliver(page);
+      await this.deliver(page, fetchStartedAt);
 
       if (page.hasMore) {
         idleMs = undefined;
@@ -333,28 +380,40 @@ class PollRun {
   private async subscribe(): Promise<void> {
     const { deps } = this;
     await deps.events.subscribe({ deadline: this.fetchDeadline() });
-    await deps.state.markSubscribed(this.currentLease(), { now: deps.now() });
-    this.subscribed = true;
-    deps.logger.info('subscribed to the source\'s events', this.log);
+    const now = deps.now();
+    await deps.state.markSubscribed(this.currentLease(), { now });
+    subscribedSources.add(deps.events);
+    this.subscription = { subscribed: true, subscribedAt: now };
+    deps.logger.info('subscribed to the source\'s events (im.v2.Event.subscribe)', this.log);
   }
 
   private async fetch(): Promise<EventPage> {
-    const { deps, source } = this;
+    const { deps } = this;
     const startedAt = deps.now();
     const page = await deps.events.fetch(this.offset, { deadline: this.fetchDeadline() });
     deps.metrics.milliseconds(POLLER_METRICS.apiLatency, deps.now() - startedAt);
-    return checkPage(source.id, page, this.offset);
+    return page;
   }
 
   /** Publish every event of the page, then commit its nextOffset: the heart of "nothing lost". */
-  private async deliver(page: EventPage): Promise<void> {
+  private async deliver(page: EventPage, fetchedAt: number): Promise<void> {
     const { deps } = this;
     const receivedAt = deps.now();
     const fromOffset = this.offset;
+    const rejected = page.rejected ?? [];
     this.pages += 1;
-    this.eventsReceived += page.events.length;
-    deps.metrics.count(POLLER_METRICS.pollSucceeded, 1);
+    this.eventsReceived += page.events.length + rejected.length;
     deps.metrics.count(POLLER_METRICS.pages, 1);
+
+    // Invalid events are stored whole with their reason before the commit moves past them: never lost, never a stall.
+    if (rejected.length > 0) {
+      await deps.quarantine.put({ fromOffset, events: rejected, now: receivedAt });
+      this.eventsQuarantined += rejected.length;
+      deps.metrics.count(POLLER_METRICS.eventsQuarantined, rejected.length);
+      for (const event of rejected) {
+        deps.logger.warn('invalid event quarantined; the source commits past it', { ...this.log, fromOffset, eventId: event.eventId, position: event.position, reason: event.reason });
+      }
+    }
 
     const typeCounts: Record<string, number> = {};
     let oldestDate = Number.POSITIVE_INFINITY;
@@ -383,13 +442,18 @@ class PollRun {
       oldestEventAgeMs: Number.isFinite(oldestDate) ? Math.max(0, receivedAt - oldestDate) : 0,
       now: deps.now(),
       leaseMs: deps.tuning.leaseMs,
+      fetchedAt,
+      hasMore: page.hasMore,
+      ...(rejected.length === 0 ? {} : { quarantined: { count: rejected.length, lastReason: rejected.at(-1)?.reason ?? '' } }),
     });
     this.offset = page.nextOffset;
+    deps.metrics.count(POLLER_METRICS.pollSucceeded, 1);
     deps.logger.info('page delivered', {
       ...this.log,
       fromOffset,
       nextOffset: page.nextOffset,
       events: page.events.length,
+      quarantined: rejected.length,
       hasMore: page.hasMore,
       byType: typeCounts,
       firstEventId: page.events[0]?.eventId,

@@ -40,9 +40,27 @@ export interface RawBitrixEvent {
   readonly data: unknown;
 }
 
+/**
+ * An event of a page that is not valid (see validateEventPage in
+ * functions/bitrix24/response.ts): kept raw with the reason, so the poller can
+ * quarantine it and commit past it instead of stalling the whole source.
+ */
+export interface RejectedEvent {
+  /** Index in the page's `events` array. */
+  readonly position: number;
+  /** The event's id when it is a positive safe integer. */
+  readonly eventId?: number;
+  /** What is wrong, naming the field (e.g. `result.events[3].date is not an ISO 8601 date ("")`). */
+  readonly reason: string;
+  /** The event exactly as the portal sent it. */
+  readonly raw: unknown;
+}
+
 /** One page of `im.v2.Event.get` / `imbot.v2.Event.get`. */
 export interface EventPage {
   readonly events: readonly RawBitrixEvent[];
   readonly nextOffset: number;
   readonly hasMore: boolean;
+  /** Events of the page that failed validation (absent or empty when all were valid). */
+  readonly rejected?: readonly RejectedEvent[];
 }

@@ -11,7 +11,7 @@ export const SOURCE_DIMENSION = 'SourceId';
 export const POLLER_SERVICE_NAME = 'b24-poller';
 
 export const POLLER_METRICS = {
-  /** Heartbeat: 1 on every successful Event.get of a source. Staleness alarm watches it. */
+  /** Heartbeat: 1 on every committed page of a source (not on a fetch: a poller that cannot publish must go stale). Staleness alarm watches it. */
   pollSucceeded: 'PollSucceeded',
   eventsReceived: 'EventsReceived',
   eventsPublished: 'EventsPublished',
@@ -29,6 +29,8 @@ export const POLLER_METRICS = {
   eventAge: 'EventAge',
   /** Events too large for SQS, sent through the claim-check bucket. */
   oversizeEvents: 'OversizeEvents',
+  /** Invalid events stored in quarantine (the source commits past them); per SourceId. Alarmed on. */
+  eventsQuarantined: 'EventsQuarantined',
 } as const;
 
 export const CONSUMER_METRICS = {

@@ -60,6 +60,7 @@ export async function startPortalSimulator(options: PortalSimulatorOptions = {})
   const messenger = new Messenger(state, now, emit);
   const env: MethodEnvironment = {
     state,
+    ...(options.eventGetFormat === undefined ? {} : { eventGetFormat: options.eventGetFormat }),
     messenger,
     records,
     recordMessage: (message, id) => {

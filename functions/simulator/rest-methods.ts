@@ -30,6 +30,19 @@ export interface MethodEnvironment {
   readonly records: SimulatorRecords;
   /** Records a posted message in `sim.sentMessages` / `records.messages`; returns its id (`id` when given, else a new one). */
   readonly recordMessage: (message: Omit<SentMessage, 'id'>, id?: number) => number;
+  /** PortalSimulatorOptions.eventGetFormat. @default 'nextOffset' */
+  readonly eventGetFormat?: 'nextOffset' | 'lastEventId';
+}
+
+/**
+ * Event.get as portals answered before BOT-BC-0325-1 (change-log.md):
+ * `lastEventId` (the client sends lastEventId + 1 as the next offset) instead
+ * of `nextOffset`; null when nothing was ever confirmed or returned.
+ */
+function pageOutcome(env: MethodEnvironment, page: EventPageResult): MethodOutcome {
+  if (env.eventGetFormat !== 'lastEventId') return { ok: true, page };
+  const lastEventId = page.nextOffset > 0 ? page.nextOffset - 1 : null;
+  return { ok: true, result: { events: page.events, lastEventId, hasMore: page.hasMore } };
 }
 
 export type MethodHandler = (env: MethodEnvironment, call: AuthenticatedCall) => MethodOutcome;
@@ -60,7 +73,7 @@ function isOutcome(value: unknown): value is MethodOutcome {
 const userEventGet: MethodHandler = (env, call) => {
   const page = pageParams(call.params);
   if (isOutcome(page)) return page;
-  return { ok: true, page: readPage([env.state.userLog(call.userId)], { ...page, nowMs: call.now, ttlMs: EVENT_TTL_MS }) };
+  return pageOutcome(env, readPage([env.state.userLog(call.userId)], { ...page, nowMs: call.now, ttlMs: EVENT_TTL_MS }));
 };
 
 const botEventGet: MethodHandler = (env, call) => {
@@ -75,7 +88,7 @@ const botEventGet: MethodHandler = (env, call) => {
     }
     logs.push(env.state.userLog(call.userId));
   }
-  return { ok: true, page: readPage(logs, { ...page, nowMs: call.now, ttlMs: EVENT_TTL_MS }) };
+  return pageOutcome(env, readPage(logs, { ...page, nowMs: call.now, ttlMs: EVENT_TTL_MS }));
 };
 
 function messageText(params: Params): string | undefined {

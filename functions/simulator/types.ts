@@ -19,6 +19,11 @@ export interface PortalSimulatorOptions {
    * code's documented meaning), as a portal does for plain-HTTP calls. @default false
    */
   readonly requireHttps?: boolean;
+  /**
+   * `Event.get` answer format: `'lastEventId'` answers like portals before
+   * BOT-BC-0325-1 (change-log.md): `lastEventId` instead of `nextOffset`. @default 'nextOffset'
+   */
+  readonly eventGetFormat?: 'nextOffset' | 'lastEventId';
 }
 
 /** Bot set-up from tests (the REST way is imbot.v2.Bot.register). */

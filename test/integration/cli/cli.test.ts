@@ -4,13 +4,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBitrix24Client } from '../../../functions/bitrix24/client.js';
 import { type CliIo, runCli } from '../../../functions/cli/main.js';
 import { provisionLocalPipeline, type ProvisionedPipeline } from '../../../functions/local/provision.js';
 import { writeLocalState } from '../../../functions/local/state-file.js';
-import { createPollerDependencies, pollSource, silentLogger, silentMetrics } from '../../../functions/poller/index.js';
+import { DynamoDbQuarantineStore, createPollerDependencies, pollSource, silentLogger, silentMetrics, sourceStateKey } from '../../../functions/poller/index.js';
 import { parseSourceConfig, type SourceConfig } from '../../../functions/shared/config.js';
 import { type PortalSimulator, startPortalSimulator } from '../../../functions/simulator/index.js';
 import { rigClients, uniqueName } from '../../setup/rig.js';
@@ -252,3 +253,91 @@ describe('subscribe / unsubscribe', () => {
     expect(out.stderr).toContain('B24_WEBHOOK_URL');
   });
 });
+
+describe('subscription kept truthfully', () => {
+  const pollOnce = async () => {
+    const client = createBitrix24Client({ credentials: { kind: 'webhook', webhookUrl } });
+    try {
+      const deps = createPollerDependencies({
+        source,
+        client,
+        dynamoDb,
+        sqs,
+        s3,
+        stateTableName: pipeline.stateTableName,
+        queueUrls: pipeline.queueUrls,
+        routes: pipeline.routes,
+        payloadBucketName: pipeline.payloadBucketName,
+        logger: silentLogger,
+        metrics: silentMetrics,
+      });
+      return await pollSource(deps, source, { deadline: Date.now() + 20_000, mode: 'per-schedule' });
+    } finally {
+      await client.close();
+    }
+  };
+  const statusText = async () => {
+    const { io: cli, out } = io();
+    expect(await runCli(['status'], cli)).toBe(0);
+    return out.stdout;
+  };
+
+  // Before: unsubscribe left `subscribed yes`, and nothing ever subscribed again.
+  it('after `unsubscribe` status says no and a new poller (cold start) does not re-subscribe; after `subscribe` it says yes', async () => {
+    const env = { B24_WEBHOOK_URL: webhookUrl };
+    expect(await runCli(['unsubscribe', '--source', 'ops-user'], io({ env }).io)).toBe(0);
+    expect(await statusText()).toContain('subscribed no (unsubscribed by an operator');
+
+    const before = sim.calls.length;
+    await pollOnce();
+    expect(sim.calls.slice(before).map((c) => c.method)).not.toContain('im.v2.Event.subscribe');
+    expect(await statusText()).toContain('subscribed no');
+
+    expect(await runCli(['subscribe', '--source', 'ops-user'], io({ env }).io)).toBe(0);
+    expect(await statusText()).toContain('subscribed yes');
+    const after = sim.calls.length;
+    await pollOnce(); // a cold start subscribes again (idempotent): a dropped subscription comes back
+    expect(sim.calls.slice(after).map((c) => c.method)).toContain('im.v2.Event.subscribe');
+  });
+
+  it('prints no negative times when the writer\'s clock is a little ahead', async () => {
+    const { io: cli, out } = io({ now: () => 1 });
+    expect(await runCli(['status', ...rigFlags()], cli)).toBe(0);
+    expect(out.stdout).toMatch(/last poll 0 ms ago/);
+    expect(out.stdout).not.toMatch(/-\d[\d.]* (ms|s|min)\b/);
+    const json = io({ now: () => 1 });
+    await runCli(['status', '--json', ...rigFlags()], json.io);
+    expect((JSON.parse(json.out.stdout) as { sources: Array<{ lastPollAgeMs: number }> }).sources[0]?.lastPollAgeMs).toBe(0);
+  });
+});
+
+describe('quarantine', () => {
+  it('status shows the count and last reason; `quarantine` lists each event with its raw JSON', async () => {
+    const store = new DynamoDbQuarantineStore({ dynamoDb, s3, tableName: pipeline.stateTableName, payloadBucketName: pipeline.payloadBucketName, sourceId: 'ops-user' });
+    const raw = { eventId: 4242, type: 'ONIMV2MESSAGEADD', date: '', data: {} };
+    const reason = 'result.events[0].date is not an ISO 8601 date ("")';
+    await store.put({ fromOffset: 4240, events: [{ position: 2, eventId: 4242, reason, raw }], now: Date.now() });
+    await dynamoDb.send(
+      new UpdateItemCommand({
+        TableName: pipeline.stateTableName,
+        Key: { pk: { S: sourceStateKey('ops-user') } },
+        UpdateExpression: 'SET lastQuarantineReason = :r ADD quarantinedTotal :one',
+        ExpressionAttributeValues: { ':r': { S: reason }, ':one': { N: '1' } },
+      }),
+    );
+
+    const status = io();
+    expect(await runCli(['status'], status.io)).toBe(0);
+    expect(status.out.stdout).toContain(`quarantined 1 (last: ${reason}`);
+
+    const list = io();
+    expect(await runCli(['quarantine', '--source', 'ops-user', '--json'], list.io)).toBe(0);
+    const parsed = JSON.parse(list.out.stdout) as { events: Array<{ eventId: number; reason: string; raw: string; fromOffset: number }> };
+    expect(parsed.events).toEqual([expect.objectContaining({ eventId: 4242, reason, fromOffset: 4240 })]);
+    expect(JSON.parse(parsed.events[0]?.raw ?? '{}')).toEqual(raw);
+    const text = io();
+    expect(await runCli(['quarantine', '--source', 'ops-user'], text.io)).toBe(0);
+    expect(text.out.stdout).toContain('event 4242');
+  });
+});
+

@@ -101,7 +101,8 @@ afterAll(async () => {
 });
 
 describe('crash recovery', () => {
-  it('loses nothing and never sends an offset early, with a crash at every boundary over many pages', async () => {
+  // ~80 runs, each a cold start (new client: it subscribes, as a fresh container does): ~25 s alone, more on a shared machine.
+  it('loses nothing and never sends an offset early, with a crash at every boundary over many pages', { timeout: 120_000 }, async () => {
     const reader = rig.reader();
     const source = rig.source({ pageLimit: 7 });
     const tuning = { leaseMs: 30_000 };

@@ -3,10 +3,10 @@
 // pages. Nothing is lost, the offset never regresses, errors are logged by code.
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pollSource, sourceStateKey, type PollerDependencies, type PollReport } from '../../../functions/poller/index.js';
+import { pollSource, quarantineKeyPrefix, sourceStateKey, type PollerDependencies, type PollReport } from '../../../functions/poller/index.js';
+import { POLLER_METRICS } from '../../../functions/shared/observability.js';
 import type { SourceConfig } from '../../../functions/shared/config.js';
-import type { RawBitrixEvent } from '../../../functions/shared/event-types.js';
-import { drainQueues, offsetViolations, startRig, type Reader, type Rig } from './harness.js';
+import { drainQueues, offsetViolations, RewritingPortalProxy, startRig, type Reader, type Rig } from './harness.js';
 
 const GET = 'im.v2.Event.get';
 
@@ -110,39 +110,82 @@ describe('faults from the portal', () => {
     const codes = new Set(logged.flatMap((step) => step.errors.map((e) => e.split(':')[1])));
     for (const code of ['INTERNAL_SERVER_ERROR', 'MALFORMED_RESPONSE', 'UND_ERR_HEADERS_TIMEOUT', 'OPERATION_TIME_LIMIT', 'QUERY_LIMIT_EXCEEDED']) expect(codes).toContain(code);
   });
+});
 
-  it('bad pages are rejected with a clear error and the offset untouched', async () => {
-    const reader = rig.reader();
+describe('invalid events and pages, over HTTP through a rewriting proxy', () => {
+  let rig: Rig;
+  let proxy: RewritingPortalProxy;
+  let via: string;
+  beforeAll(async () => {
+    rig = await startRig({ clientMaxAttempts: 1 });
+    proxy = new RewritingPortalProxy(rig.sim.baseUrl);
+    via = await proxy.start();
+  });
+  afterAll(async () => {
+    await proxy.stop();
+    await rig.stop();
+  });
+
+  const stateItem = async (source: SourceConfig) =>
+    (await rig.aws.dynamoDb.send(new GetItemCommand({ TableName: rig.pipeline.stateTableName, Key: { pk: { S: sourceStateKey(source.id) } }, ConsistentRead: true }))).Item;
+
+  // Before: the client accepted `date: ""` and the poller's own page check refused it, so the page
+  // was rejected on every run, nothing was committed and Bitrix24 expired everything behind it.
+  it('an event with date "" is quarantined (raw + reason) and the source commits past it: nothing behind it stalls', async () => {
+    const reader = rig.reader({ via });
     const source = rig.source({ pageLimit: 5 });
     rig.sim.subscribe(reader.userId);
-    rig.sim.activity.generate({ userId: reader.userId }, 12);
+    const emitted = rig.sim.activity.generate({ userId: reader.userId }, 12);
+    const badId = emitted[6]?.eventId ?? 0;
+    proxy.rewrite = (result) => ({
+      ...result,
+      events: (result.events as Array<Record<string, unknown>>).map((e) => (e.eventId === badId ? { ...e, date: '' } : e)),
+    });
+    const commits: number[] = [];
+    try {
+      await runUntilDrained(rig, source, reader, commits, 4);
+    } finally {
+      proxy.rewrite = undefined;
+    }
+
+    const queued = new Set((await drainQueues(rig)).filter((m) => m.body.sourceId === source.id).map((m) => m.eventId));
+    expect(emitted.map((e) => e.eventId).filter((id) => id !== badId && !queued.has(id))).toEqual([]);
+    expect(queued.has(badId)).toBe(false);
+    const item = await stateItem(source);
+    expect(Number(item?.committedOffset?.N)).toBeGreaterThan(emitted.at(-1)?.eventId ?? Infinity);
+    expect(item?.quarantinedTotal?.N).toBe('1');
+    expect(item?.lastQuarantineReason?.S).toContain('date is not an ISO 8601 date ("")');
+
+    const quarantined = await rig.aws.dynamoDb.send(
+      new GetItemCommand({ TableName: rig.pipeline.stateTableName, Key: { pk: { S: `${quarantineKeyPrefix(source.id)}${badId}` } }, ConsistentRead: true }),
+    );
+    expect(quarantined.Item?.eventId?.N).toBe(String(badId));
+    expect(JSON.parse(quarantined.Item?.raw?.S ?? '{}')).toMatchObject({ eventId: badId, date: '', type: emitted[6]?.type });
+    expect(rig.metrics.total(POLLER_METRICS.eventsQuarantined)).toBe(1);
+  });
+
+  it('a page that breaks the protocol (nextOffset behind the offset sent) is refused whole and the offset untouched', async () => {
+    const reader = rig.reader({ via });
+    const source = rig.source({ pageLimit: 5 });
+    rig.sim.subscribe(reader.userId);
+    rig.sim.activity.generate({ userId: reader.userId }, 7);
     const commits: number[] = [];
     await runUntilDrained(rig, source, reader, commits, 1);
-    const key = { pk: { S: sourceStateKey(source.id) } };
-    const before = (await rig.aws.dynamoDb.send(new GetItemCommand({ TableName: rig.pipeline.stateTableName, Key: key, ConsistentRead: true }))).Item?.committedOffset?.N;
+    const before = (await stateItem(source))?.committedOffset?.N;
     expect(before).toBeDefined();
 
-    const corruptions: Array<(page: { events: readonly RawBitrixEvent[]; nextOffset: number; hasMore: boolean }) => unknown> = [
-      (page) => ({ ...page, nextOffset: Number(before) - 3 }),
-      (page) => ({ ...page, events: page.events.map((e, i) => (i === 0 ? { ...e, eventId: 'abc' } : e)) }),
-      (page) => ({ ...page, events: page.events.map((e, i) => (i === 1 ? { eventId: e.eventId, type: e.type, data: e.data } : e)) }),
-    ];
-    for (const corrupt of corruptions) {
-      rig.sim.activity.generate({ userId: reader.userId }, 3);
+    rig.sim.activity.generate({ userId: reader.userId }, 3);
+    proxy.rewrite = (result) => ({ ...result, nextOffset: Number(before) - 3 });
+    try {
       const deps = rig.deps(source, reader, { maxConsecutiveFailures: 1 });
-      const bad: PollerDependencies = {
-        ...deps,
-        events: { portal: deps.events.portal, subscribe: (o) => deps.events.subscribe(o), fetch: async (offset, o) => corrupt(await deps.events.fetch(offset, o)) as never },
-      };
-      const report = await pollSource(bad, source, { deadline: rig.time.now() + 60_000, mode: 'per-schedule' });
-      expect(report).toMatchObject({ stoppedBecause: 'fatal-error', errorCode: 'BAD_PAGE', eventsPublished: 0 });
-      const after = (await rig.aws.dynamoDb.send(new GetItemCommand({ TableName: rig.pipeline.stateTableName, Key: key, ConsistentRead: true }))).Item?.committedOffset?.N;
-      expect(after).toBe(before);
+      const report = await pollSource(deps, source, { deadline: rig.time.now() + 60_000, mode: 'per-schedule' });
+      expect(report).toMatchObject({ stoppedBecause: 'fatal-error', errorCode: 'MALFORMED_RESPONSE', eventsPublished: 0 });
+    } finally {
+      proxy.rewrite = undefined;
     }
-    const messages = rig.logger.lines.filter((l) => l.fields.errorCode === 'BAD_PAGE').map((l) => String(l.fields.errorMessage));
-    expect(messages.some((m) => m.includes('behind the offset sent'))).toBe(true);
-    expect(messages.some((m) => m.includes('eventId abc is not a positive integer'))).toBe(true);
-    expect(messages.some((m) => m.includes('date is missing'))).toBe(true);
+    expect((await stateItem(source))?.committedOffset?.N).toBe(before);
+    const messages = rig.logger.lines.filter((l) => l.fields.errorCode === 'MALFORMED_RESPONSE').map((l) => String(l.fields.errorMessage));
+    expect(messages.some((m) => m.includes('result.nextOffset') && m.includes('behind the offset sent'))).toBe(true);
 
     await runUntilDrained(rig, source, reader, commits);
     const queued = new Set((await drainQueues(rig)).filter((m) => m.body.sourceId === source.id).map((m) => m.eventId));
@@ -176,6 +219,34 @@ describe('rate-limit storm', () => {
     const limited = rig.sim.calls.filter((c) => c.userId === reader.userId && c.errorCode === 'QUERY_LIMIT_EXCEEDED');
     expect(limited.length).toBeGreaterThan(0);
     expect(rig.logger.codes()).toContain('QUERY_LIMIT_EXCEEDED');
+    const queued = new Set((await drainQueues(rig)).filter((m) => m.body.sourceId === source.id).map((m) => m.eventId));
+    expectNothingLostAndMonotonic(rig, reader, source, queued, commits);
+  });
+});
+
+describe('a portal on the Event.get format before BOT-BC-0325-1 (lastEventId, change-log.md)', () => {
+  let rig: Rig;
+  beforeAll(async () => {
+    rig = await startRig({ eventGetFormat: 'lastEventId' });
+  });
+  afterAll(async () => {
+    await rig.stop();
+  });
+
+  it('drains through lastEventId + 1, never loops on the same page, loses nothing', async () => {
+    const reader = rig.reader();
+    const source = rig.source({ pageLimit: 6 });
+    rig.sim.subscribe(reader.userId);
+    rig.sim.activity.generate({ userId: reader.userId }, 20);
+    const commits: number[] = [];
+
+    await runUntilDrained(rig, source, reader, commits, 3);
+    rig.sim.activity.generate({ userId: reader.userId }, 2);
+    await runUntilDrained(rig, source, reader, commits, 3);
+
+    const gets = rig.sim.calls.filter((c) => c.method === GET && c.userId === reader.userId);
+    expect(gets.every((c) => c.status === 200)).toBe(true);
+    expect(gets.length).toBeLessThanOrEqual(8); // 22 events in pages of 6, plus the empty polls: no page read twice
     const queued = new Set((await drainQueues(rig)).filter((m) => m.body.sourceId === source.id).map((m) => m.eventId));
     expectNothingLostAndMonotonic(rig, reader, source, queued, commits);
   });

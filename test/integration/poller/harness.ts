@@ -6,6 +6,8 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient, type SendMessageBatchCommandInput, type SendMessageBatchCommandOutput } from '@aws-sdk/client-sqs';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createBitrix24Client, type Bitrix24Client } from '../../../functions/bitrix24/index.js';
 import { provisionLocalPipeline, type ProvisionedPipeline } from '../../../functions/local/provision.js';
 import { createPollerDependencies, type PollerDependencies, type PollerTuning } from '../../../functions/poller/index.js';
@@ -68,11 +70,62 @@ function eventIdOf(body: string | undefined): number | undefined {
   return 'eventRef' in envelope ? envelope.eventRef.eventId : envelope.event.eventId;
 }
 
+/** Rewrites the `result` of an Event.get answer on its way from the portal to the client (a portal that answers oddly). */
+export type EventGetRewrite = (result: Record<string, unknown>) => unknown;
+
+/**
+ * A real HTTP hop between the client and the simulator that rewrites
+ * Event.get answers: the client parses and validates exactly the bytes a
+ * portal with that quirk would send.
+ */
+export class RewritingPortalProxy {
+  private server: Server | undefined;
+  rewrite: EventGetRewrite | undefined;
+  constructor(private readonly target: string) {}
+
+  async start(): Promise<string> {
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        void (async () => {
+          const answer = await fetch(new URL(req.url ?? '/', this.target), {
+            method: req.method ?? 'POST',
+            headers: { 'content-type': req.headers['content-type'] ?? 'application/json' },
+            ...(chunks.length === 0 ? {} : { body: Buffer.concat(chunks) }),
+          });
+          let body = await answer.text();
+          const rewrite = this.rewrite;
+          if (rewrite !== undefined && answer.status === 200 && /Event\.get(\.json)?$/i.test(req.url ?? '')) {
+            const envelope = JSON.parse(body) as { result: Record<string, unknown> };
+            body = JSON.stringify({ ...envelope, result: rewrite(envelope.result) });
+          }
+          res.writeHead(answer.status, { 'content-type': 'application/json' });
+          res.end(body);
+        })().catch(() => {
+          res.writeHead(502);
+          res.end();
+        });
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    this.server = server;
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (server === undefined) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
 export interface Rig {
   readonly time: FakeTime;
   readonly sim: PortalSimulator;
-  /** A new portal user with its own webhook and client (closed on stop). */
-  reader(): Reader;
+  /** A new portal user with its own webhook and client (closed on stop); `via` sends its calls through a proxy origin. */
+  reader(options?: { via?: string }): Reader;
   readonly pipeline: ProvisionedPipeline;
   readonly aws: ReturnType<typeof rigClients>;
   readonly counter: CommandCounter;
@@ -92,14 +145,24 @@ export interface Reader {
 }
 
 export async function startRig(
-  options: { rateLimit?: { drainPerSecond: number; maxQueued: number } | false; headersTimeoutMs?: number; clientMaxAttempts?: number } = {},
+  options: {
+    rateLimit?: { drainPerSecond: number; maxQueued: number } | false;
+    headersTimeoutMs?: number;
+    clientMaxAttempts?: number;
+    eventGetFormat?: 'nextOffset' | 'lastEventId';
+  } = {},
 ): Promise<Rig> {
   const time = new FakeTime();
-  const sim = await startPortalSimulator({ rateLimit: options.rateLimit ?? false, now: time.now });
+  const sim = await startPortalSimulator({
+    rateLimit: options.rateLimit ?? false,
+    now: time.now,
+    ...(options.eventGetFormat === undefined ? {} : { eventGetFormat: options.eventGetFormat }),
+  });
   const clients: Bitrix24Client[] = [];
-  const reader = (): Reader => {
+  const reader = (readerOptions: { via?: string } = {}): Reader => {
     const userId = sim.addUser({ name: 'Reader' }).id;
-    const webhookUrl = sim.createWebhook(userId);
+    const direct = sim.createWebhook(userId);
+    const webhookUrl = readerOptions.via === undefined ? direct : `${readerOptions.via}${new URL(direct).pathname}`;
     const client = createBitrix24Client({
       credentials: { kind: 'webhook', webhookUrl },
       now: time.now,

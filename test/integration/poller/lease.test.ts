@@ -6,13 +6,40 @@ import {
   DynamoDbSourceStateStore,
   LeaseBusyError,
   LeaseLostError,
+  OffsetMovedError,
   OffsetRegressionError,
   pollSource,
   sourceStateKey,
   type PollerDependencies,
 } from '../../../functions/poller/index.js';
 import { POLLER_METRICS } from '../../../functions/shared/observability.js';
+import { resetCommittedOffset } from '../../../functions/cli/source-state.js';
+import { rigClients } from '../../setup/rig.js';
 import { drainQueues, offsetViolations, startRig, type Rig } from './harness.js';
+
+/**
+ * A DynamoDB client whose next `UpdateItem` answers are lost after the write
+ * landed (a connection reset on the way back): the SDK retries the same
+ * conditional write, which then fails its own condition.
+ */
+function clientLosingAnswers(): { client: ReturnType<typeof rigClients>['dynamoDb']; loseNext: (n: number) => void; lost: () => number } {
+  const { dynamoDb } = rigClients();
+  let toLose = 0;
+  let lost = 0;
+  dynamoDb.middlewareStack.add(
+    (next, context) => async (args) => {
+      const result = await next(args);
+      if (context.commandName === 'UpdateItemCommand' && toLose > 0) {
+        toLose -= 1;
+        lost += 1;
+        throw Object.assign(new Error('socket hang up after the write'), { code: 'ECONNRESET', name: 'NetworkError' });
+      }
+      return result;
+    },
+    { step: 'deserialize', name: 'loseAnswers' },
+  );
+  return { client: dynamoDb, loseNext: (n) => (toLose = n), lost: () => lost };
+}
 
 let rig: Rig;
 beforeAll(async () => {
@@ -119,5 +146,73 @@ describe('lease', () => {
     const ids = new Set((await drainQueues(rig)).filter((m) => m.body.sourceId === source.id).map((m) => m.eventId));
     expect(rig.sim.emittedEvents({ userId: reader.userId }).every((e) => ids.has(e.eventId))).toBe(true);
     expect(offsetViolations(rig, reader.userId)).toEqual([]);
+  });
+
+  it('a lost answer to a successful acquire is recognised as our own lease (not "busy, held by itself")', async () => {
+    const sourceId = rig.source().id;
+    const lossy = clientLosingAnswers();
+    const lossyStore = new DynamoDbSourceStateStore({ client: lossy.client, tableName: rig.pipeline.stateTableName, sourceId });
+    const now = rig.time.now();
+    try {
+      lossy.loseNext(1);
+      const state = await lossyStore.acquire({ owner: 'me', now, leaseMs: 90_000 });
+      expect(lossy.lost()).toBe(1);
+      expect(state.lease).toMatchObject({ owner: 'me', fencingToken: 1, expiresAt: now + 90_000 });
+      // the lease works: commit and release with it
+      await lossyStore.commit(state.lease, { fromOffset: undefined, nextOffset: 7, events: 1, now, leaseMs: 90_000 });
+      expect(await storedOffset(sourceId)).toBe('7');
+    } finally {
+      lossy.client.destroy();
+    }
+  });
+
+  it('a lost answer to a successful commit is recognised as done (not a lost lease or a moved offset)', async () => {
+    const sourceId = rig.source().id;
+    const lossy = clientLosingAnswers();
+    const lossyStore = new DynamoDbSourceStateStore({ client: lossy.client, tableName: rig.pipeline.stateTableName, sourceId });
+    const now = rig.time.now();
+    try {
+      const { lease } = await lossyStore.acquire({ owner: 'me', now, leaseMs: 90_000 });
+      await lossyStore.commit(lease, { fromOffset: undefined, nextOffset: 10, events: 1, now, leaseMs: 90_000 });
+      lossy.loseNext(1);
+      const renewed = await lossyStore.commit(lease, { fromOffset: 10, nextOffset: 20, events: 1, now: now + 1, leaseMs: 90_000 });
+      expect(lossy.lost()).toBe(1);
+      expect(renewed.fencingToken).toBe(lease.fencingToken);
+      expect(await storedOffset(sourceId)).toBe('20');
+    } finally {
+      lossy.client.destroy();
+    }
+  });
+
+  it('reset-offset over an expired lease fences the old run out: it can no longer commit over the reset', async () => {
+    const sourceId = rig.source().id;
+    const now = rig.time.now();
+    const { lease } = await store(sourceId).acquire({ owner: 'slow', now, leaseMs: 10_000 });
+    await store(sourceId).commit(lease, { fromOffset: undefined, nextOffset: 50, events: 1, now, leaseMs: 10_000 });
+    // the slow run stalls past its lease; the operator resets the offset meanwhile
+    const later = now + 20_000;
+    const { previous } = await resetCommittedOffset(rig.aws.dynamoDb, rig.pipeline.stateTableName, sourceId, { to: 30, now: later });
+    expect(previous).toBe(50);
+
+    const error = await store(sourceId).commit(lease, { fromOffset: 50, nextOffset: 60, events: 1, now: later + 1, leaseMs: 10_000 }).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(LeaseLostError);
+    expect(await storedOffset(sourceId)).toBe('30');
+    // and the next run starts from the operator's offset with a higher token
+    const next = await store(sourceId).acquire({ owner: 'next', now: later + 2, leaseMs: 10_000 });
+    expect(next.committedOffset).toBe(30);
+    expect(next.lease.fencingToken).toBe(lease.fencingToken + 2);
+  });
+
+  it('a commit from an offset that is no longer stored is refused with OffsetMovedError', async () => {
+    const sourceId = rig.source().id;
+    const now = rig.time.now();
+    const { lease } = await store(sourceId).acquire({ owner: 'o', now, leaseMs: 10_000 });
+    await store(sourceId).commit(lease, { fromOffset: undefined, nextOffset: 50, events: 1, now, leaseMs: 10_000 });
+
+    const error = await store(sourceId).commit(lease, { fromOffset: 45, nextOffset: 60, events: 1, now, leaseMs: 10_000 }).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(OffsetMovedError);
+    expect(await storedOffset(sourceId)).toBe('50');
   });
 });

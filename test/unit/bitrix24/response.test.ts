@@ -124,24 +124,63 @@ describe('validateEventPage', () => {
   it.each([
     ['result not an object', 'x', 'result'],
     ['events missing', { nextOffset: 1, hasMore: false }, 'result.events'],
-    ['event not an object', page([1], 2), 'result.events[0]'],
-    ['eventId a string', page([event(5, { eventId: '5' })], 6), 'result.events[0].eventId'],
-    ['eventId zero', page([event(0)], 1), 'result.events[0].eventId'],
-    ['eventId unsafe', page([event(2 ** 60)], 1), 'result.events[0].eventId'],
-    ['eventId fractional', page([event(5.5)], 6), 'result.events[0].eventId'],
-    ['ids not increasing', page([event(6), event(6)], 7), 'result.events[1].eventId'],
-    ['id below offset', page([event(3)], 10), 'result.events[0].eventId'],
-    ['empty type', page([event(5, { type: '' })], 6), 'result.events[0].type'],
-    ['date missing', page([{ eventId: 5, type: 'X', data: {} }], 6), 'result.events[0].date'],
-    ['data missing', page([{ eventId: 5, type: 'X', date: 'd' }], 6), 'result.events[0].data'],
     ['nextOffset string', page([], '6'), 'result.nextOffset'],
     ['nextOffset behind offset', page([], 4), 'result.nextOffset'],
     ['nextOffset not past last id', page([event(5), event(9)], 9), 'result.nextOffset'],
+    ['nextOffset not past a rejected event id', page([event(5), event(9, { date: '' })], 9), 'result.nextOffset'],
+    ['neither nextOffset nor lastEventId', { events: [], hasMore: false }, 'result.nextOffset'],
+    ['lastEventId a string', { events: [event(5)], lastEventId: '5', hasMore: false }, 'result.lastEventId'],
+    ['lastEventId before the last event', { events: [event(5), event(9)], lastEventId: 7, hasMore: false }, 'result.nextOffset'],
     ['hasMore missing', { events: [], nextOffset: 5 }, 'result.hasMore'],
-  ])('rejects %s', (_label, result, field) => {
+  ])('rejects the page when %s', (_label, result, field) => {
     const error = errorOf(() => validateEventPage(result, 'im.v2.Event.get', 5));
     expect(error).toBeInstanceOf(MalformedResponseError);
     expect((error as MalformedResponseError).field).toBe(field);
     expect((error as Error).message).toContain(field);
+  });
+
+  it('names the Bitrix24 revision when the portal answers neither format', () => {
+    expect(String(errorOf(() => validateEventPage({ events: [], hasMore: false }, 'im.v2.Event.get', 5)))).toContain('BOT-BC-0325-1');
+  });
+
+  // One rule for a valid event: the client and the poller used to disagree (a `date: ""` passed
+  // the client and failed the poller's page check, so the page was rejected on every run).
+  it.each([
+    ['not an object', 1, 'result.events[1] is not an object'],
+    ['eventId a string', event(6, { eventId: '6' }), 'result.events[1].eventId'],
+    ['eventId zero', event(0), 'result.events[1].eventId'],
+    ['eventId unsafe', event(2 ** 60), 'result.events[1].eventId'],
+    ['eventId fractional', event(6.5), 'result.events[1].eventId'],
+    ['id not increasing', event(5), 'result.events[1].eventId 5 is not greater'],
+    ['id below the offset sent', event(4), 'result.events[1].eventId'],
+    ['empty type', event(6, { type: '' }), 'result.events[1].type'],
+    ['date missing', { eventId: 6, type: 'X', data: {} }, 'result.events[1].date'],
+    ['date empty', event(6, { date: '' }), 'result.events[1].date is not an ISO 8601 date ("")'],
+    ['date not a date', event(6, { date: 'yesterday' }), 'result.events[1].date'],
+    ['data missing', { eventId: 6, type: 'X', date: '2025-01-15T10:30:00+02:00' }, 'result.events[1].data'],
+    ['data null', event(6, { data: null }), 'result.events[1].data'],
+  ])('keeps the page but rejects an event whose %s, raw and with the reason', (_label, bad, reason) => {
+    const result = validateEventPage(page([event(5), bad, event(7)], 8), 'im.v2.Event.get', 5);
+    expect(result.events.map((e) => e.eventId)).toEqual([5, 7]);
+    expect(result.nextOffset).toBe(8);
+    expect(result.rejected).toHaveLength(1);
+    expect(result.rejected?.[0]?.position).toBe(1);
+    expect(result.rejected?.[0]?.raw).toEqual(bad);
+    expect(result.rejected?.[0]?.reason).toContain(reason);
+  });
+
+  it('accepts data sent as an empty PHP array', () => {
+    expect(validateEventPage(page([event(5, { data: [] })], 6), 'im.v2.Event.get', 5).rejected).toBeUndefined();
+  });
+
+  it('reads the lastEventId format of older portals as nextOffset = lastEventId + 1 (change-log.md, BOT-BC-0325-1)', () => {
+    expect(validateEventPage({ events: [event(5), event(7)], lastEventId: 7, hasMore: true }, 'im.v2.Event.get', 5)).toEqual({
+      events: [event(5), event(7)],
+      nextOffset: 8,
+      hasMore: true,
+    });
+    expect(validateEventPage({ events: [], lastEventId: null, hasMore: false }, 'im.v2.Event.get', 5).nextOffset).toBe(5);
+    expect(validateEventPage({ events: [], lastEventId: 2, hasMore: false }, 'im.v2.Event.get', 5).nextOffset).toBe(5);
+    expect(validateEventPage({ events: [], lastEventId: 0, hasMore: false }, 'im.v2.Event.get', undefined).nextOffset).toBe(0);
   });
 });

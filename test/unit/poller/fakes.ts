@@ -1,7 +1,7 @@
 // In-memory stand-ins for the poller's ports, with Bitrix24's offset semantics
 // and the lease state machine, for unit tests of the loop.
-import type { EventPage, RawBitrixEvent } from '../../../functions/shared/event-types.js';
-import { LeaseBusyError, LeaseLostError, OffsetRegressionError } from '../../../functions/poller/errors.js';
+import type { EventPage, RawBitrixEvent, RejectedEvent } from '../../../functions/shared/event-types.js';
+import { LeaseBusyError, LeaseLostError, OffsetMovedError } from '../../../functions/poller/errors.js';
 import { DEFAULT_TUNING, type PollerDependencies, type PollerTuning } from '../../../functions/poller/poll-loop.js';
 import type {
   CommitInput,
@@ -11,6 +11,7 @@ import type {
   PollerMetrics,
   PublishInput,
   PublishResult,
+  QuarantineStore,
   SourceState,
   SourceStateStore,
 } from '../../../functions/poller/ports.js';
@@ -97,6 +98,10 @@ export class InMemoryStateStore implements SourceStateStore {
   token = 0;
   committedOffset: number | undefined;
   subscribed = false;
+  subscribedAt: number | undefined;
+  unsubscribedAt: number | undefined;
+  lastFetchAt: number | undefined;
+  lastFetchHadMore: boolean | undefined;
   commits: CommitInput[] = [];
   releases = 0;
   writes = 0;
@@ -117,7 +122,16 @@ export class InMemoryStateStore implements SourceStateStore {
     this.token += 1;
     this.expiresAt = input.now + input.leaseMs;
     const lease = { sourceId: this.sourceId, owner: input.owner, fencingToken: this.token, expiresAt: this.expiresAt };
-    return Promise.resolve({ lease, subscribed: this.subscribed, ...(this.committedOffset === undefined ? {} : { committedOffset: this.committedOffset }) });
+    const optional = (name: string, value: number | boolean | undefined) => (value === undefined ? {} : { [name]: value });
+    return Promise.resolve({
+      lease,
+      subscribed: this.subscribed,
+      ...optional('committedOffset', this.committedOffset),
+      ...optional('subscribedAt', this.subscribedAt),
+      ...optional('unsubscribedAt', this.unsubscribedAt),
+      ...optional('lastFetchAt', this.lastFetchAt),
+      ...optional('lastFetchHadMore', this.lastFetchHadMore),
+    });
   }
 
   renew(lease: Lease, input: { now: number; leaseMs: number }): Promise<Lease> {
@@ -132,20 +146,32 @@ export class InMemoryStateStore implements SourceStateStore {
     this.writes += 1;
     const lost = this.lost(lease);
     if (lost !== undefined) return Promise.reject(lost);
-    if (this.committedOffset !== undefined && input.nextOffset < this.committedOffset) {
-      return Promise.reject(new OffsetRegressionError({ sourceId: this.sourceId, committedOffset: this.committedOffset, attemptedOffset: input.nextOffset }));
+    if (this.committedOffset !== input.fromOffset) {
+      return Promise.reject(
+        new OffsetMovedError({
+          sourceId: this.sourceId,
+          attemptedOffset: input.nextOffset,
+          ...(input.fromOffset === undefined ? {} : { fromOffset: input.fromOffset }),
+          ...(this.committedOffset === undefined ? {} : { storedOffset: this.committedOffset }),
+        }),
+      );
     }
     this.committedOffset = input.nextOffset;
+    if (input.fetchedAt !== undefined) {
+      this.lastFetchAt = input.fetchedAt;
+      this.lastFetchHadMore = input.hasMore === true;
+    }
     this.commits.push(input);
     this.expiresAt = input.now + input.leaseMs;
     return Promise.resolve({ ...lease, expiresAt: this.expiresAt });
   }
 
-  markSubscribed(lease: Lease): Promise<void> {
+  markSubscribed(lease: Lease, input: { now: number }): Promise<void> {
     this.writes += 1;
     const lost = this.lost(lease);
     if (lost !== undefined) return Promise.reject(lost);
     this.subscribed = true;
+    this.subscribedAt = input.now;
     return Promise.resolve();
   }
 
@@ -155,6 +181,17 @@ export class InMemoryStateStore implements SourceStateStore {
       this.owner = undefined;
       this.releases += 1;
     }
+    return Promise.resolve();
+  }
+}
+
+export class FakeQuarantine implements QuarantineStore {
+  readonly stored: Array<{ fromOffset: number | undefined; event: RejectedEvent }> = [];
+  failures: Error[] = [];
+  put(input: { fromOffset: number | undefined; events: readonly RejectedEvent[] }): Promise<void> {
+    const failure = this.failures.shift();
+    if (failure !== undefined) return Promise.reject(failure);
+    for (const event of input.events) this.stored.push({ fromOffset: input.fromOffset, event });
     return Promise.resolve();
   }
 }
@@ -187,6 +224,7 @@ export interface Harness {
   readonly source: FakeEventSource;
   readonly sink: FakeSink;
   readonly state: InMemoryStateStore;
+  readonly quarantine: FakeQuarantine;
   readonly metrics: RecordingMetrics;
   readonly deps: PollerDependencies;
 }
@@ -196,17 +234,20 @@ export function harness(options: { limit?: number; tuning?: Partial<PollerTuning
   const source = new FakeEventSource(clock, options.limit ?? 3);
   const sink = new FakeSink();
   const state = new InMemoryStateStore();
+  const quarantine = new FakeQuarantine();
   const metrics = new RecordingMetrics();
   return {
     clock,
     source,
     sink,
     state,
+    quarantine,
     metrics,
     deps: {
       events: source,
       sink,
       state,
+      quarantine,
       logger: silentLogger,
       metrics,
       now: clock.now,

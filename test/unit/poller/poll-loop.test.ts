@@ -2,10 +2,10 @@
 // the idle interval, error handling and the lease.
 import { describe, expect, it } from 'vitest';
 import { NoAuthFoundError, OperationTimeLimitError, QueryLimitExceededError, ServerError } from '../../../functions/bitrix24/errors.js';
-import { PublishError } from '../../../functions/poller/errors.js';
+import { PublishError, QuarantineError } from '../../../functions/poller/errors.js';
 import { pollSource } from '../../../functions/poller/poll-loop.js';
 import { POLLER_METRICS } from '../../../functions/shared/observability.js';
-import { harness, makeEvent, userSource } from './fakes.js';
+import { FakeEventSource, harness, makeEvent, userSource } from './fakes.js';
 
 const method = 'im.v2.Event.get';
 
@@ -179,29 +179,119 @@ describe('pollSource: failures', () => {
     expect(report).toMatchObject({ stoppedBecause: 'fatal-error', errorCode: 'INTERNAL_SERVER_ERROR', errors: { INTERNAL_SERVER_ERROR: 3 } });
   });
 
-  it('rejects a page whose nextOffset is behind the committed offset, offset untouched', async () => {
-    const h = harness({ tuning: { maxConsecutiveFailures: 2 } });
-    h.state.committedOffset = 50;
-    h.source.pageOverrides.push({ events: [], nextOffset: 10, hasMore: false }, { events: [], nextOffset: 10, hasMore: false });
+  it('quarantines the invalid events of a page, publishes the valid ones and commits past them', async () => {
+    const h = harness();
+    const rejected = { position: 1, eventId: 2, reason: 'result.events[1].date is not an ISO 8601 date ("")', raw: { ...makeEvent(2), date: '' } };
+    h.source.pageOverrides.push({ events: [makeEvent(1), makeEvent(3)], nextOffset: 4, hasMore: false, rejected: [rejected] });
 
     const report = await pollSource(h.deps, userSource(), { deadline: h.clock.now() + 60_000, mode: 'per-schedule' });
 
-    expect(report).toMatchObject({ stoppedBecause: 'fatal-error', errorCode: 'BAD_PAGE', committedOffset: 50 });
-    expect(h.state.committedOffset).toBe(50);
+    expect(report).toMatchObject({ stoppedBecause: 'drained', eventsPublished: 2, eventsQuarantined: 1, committedOffset: 4 });
+    expect(h.sink.published.map((e) => e.eventId)).toEqual([1, 3]);
+    expect(h.quarantine.stored).toEqual([{ fromOffset: undefined, event: rejected }]);
+    expect(h.state.commits[0]?.quarantined).toEqual({ count: 1, lastReason: rejected.reason });
+    expect(h.metrics.total(POLLER_METRICS.eventsQuarantined)).toBe(1);
+  });
+
+  it('a quarantine failure commits nothing (the page is fetched again)', async () => {
+    const h = harness({ tuning: { maxConsecutiveFailures: 1 } });
+    h.quarantine.failures.push(new QuarantineError('boom.', 'src'));
+    h.source.pageOverrides.push({ events: [makeEvent(1)], nextOffset: 3, hasMore: false, rejected: [{ position: 1, eventId: 2, reason: 'x', raw: {} }] });
+
+    const report = await pollSource(h.deps, userSource(), { deadline: h.clock.now() + 60_000, mode: 'per-schedule' });
+
+    expect(report).toMatchObject({ stoppedBecause: 'fatal-error', errorCode: 'QUARANTINE_FAILED' });
     expect(h.state.commits).toEqual([]);
     expect(h.sink.published).toEqual([]);
   });
 
-  it('rejects pages with non-integer or non-increasing ids and retries the same offset', async () => {
+  it('counts PollSucceeded on commit only: a poller whose publishing always fails goes stale', async () => {
     const h = harness();
-    h.source.emit(2);
-    const bad = { ...makeEvent(1), eventId: 1.5 };
-    h.source.pageOverrides.push({ events: [bad], nextOffset: 3, hasMore: false }, { events: [makeEvent(2), makeEvent(1)], nextOffset: 3, hasMore: false });
+    h.source.emit(3);
+    h.sink.failures.push(new PublishError('denied.', [1]));
+    await pollSource(h.deps, userSource(), { deadline: h.clock.now() + 60_000, mode: 'per-schedule' });
+    expect(h.source.fetches).toHaveLength(1);
+    expect(h.metrics.total(POLLER_METRICS.pollSucceeded)).toBe(0);
+
+    await pollSource(h.deps, userSource(), { deadline: h.clock.now() + 60_000, mode: 'per-schedule' });
+    expect(h.metrics.total(POLLER_METRICS.pollSucceeded)).toBe(h.state.commits.length);
+    expect(h.state.commits.length).toBeGreaterThan(0);
+  });
+
+  it('an operator\'s reset-offset under a running poll stops it without committing over the reset', async () => {
+    const h = harness();
+    h.source.emit(3);
+    const fetch = h.source.fetch.bind(h.source);
+    h.source.fetch = async (offset) => {
+      const page = await fetch(offset);
+      h.state.committedOffset = 100; // reset-offset lands while the page is in flight
+      return page;
+    };
 
     const report = await pollSource(h.deps, userSource(), { deadline: h.clock.now() + 60_000, mode: 'per-schedule' });
 
-    expect(report).toMatchObject({ stoppedBecause: 'drained', errors: { BAD_PAGE: 2 }, eventsPublished: 2, committedOffset: 3 });
-    expect(h.source.fetches.map((f) => f.offset)).toEqual([undefined, undefined, undefined]);
+    expect(report).toMatchObject({ stoppedBecause: 'lease-lost', errorCode: 'OFFSET_MOVED' });
+    expect(h.state.committedOffset).toBe(100);
+  });
+});
+
+describe('pollSource: subscription', () => {
+  it('subscribes on every cold start (a new event source: new container or new credentials) even when the state says subscribed', async () => {
+    const h = harness();
+    h.state.subscribed = true;
+    h.state.subscribedAt = h.clock.now();
+    await pollSource(h.deps, userSource(), { deadline: h.clock.now() + 60_000, mode: 'per-schedule' });
+    expect(h.source.subscribeCalls).toBe(1);
+    const rebuilt = { ...h.deps, events: new FakeEventSource(h.clock) };
+    await pollSource(rebuilt, userSource(), { deadline: h.clock.now() + 60_000, mode: 'per-schedule' });
+    expect(rebuilt.events.subscribeCalls).toBe(1);
+  });
+
+  it('subscribes again once the last subscription is older than resubscribeIntervalMs', async () => {
+    const h = harness({ tuning: { resubscribeIntervalMs: 3_600_000 } });
+    await pollSource(h.deps, userSource(), { deadline: h.clock.now() + 60_000, mode: 'per-schedule' });
+    h.clock.nowMs += 3_000_000;
+    await pollSource(h.deps, userSource(), { deadline: h.clock.now() + 60_000, mode: 'per-schedule' });
+    expect(h.source.subscribeCalls).toBe(1);
+    h.clock.nowMs += 700_000;
+    await pollSource(h.deps, userSource(), { deadline: h.clock.now() + 60_000, mode: 'per-schedule' });
+    expect(h.source.subscribeCalls).toBe(2);
+    expect(h.state.subscribedAt).toBe(h.clock.now());
+  });
+
+  it('never re-subscribes a source an operator unsubscribed', async () => {
+    const h = harness();
+    h.state.unsubscribedAt = h.clock.now() - 1_000;
+    h.source.emit(2);
+    const report = await pollSource(h.deps, userSource(), { deadline: h.clock.now() + 60_000, mode: 'per-schedule' });
+    expect(h.source.subscribeCalls).toBe(0);
+    expect(report).toMatchObject({ stoppedBecause: 'drained', eventsPublished: 2 });
+  });
+});
+
+describe('pollSource: pacing across runs', () => {
+  it('a new run waits drainIntervalMs after the previous run\'s last Event.get when it said hasMore', async () => {
+    const h = harness({ limit: 2 });
+    h.source.emit(4);
+    // The first run ends right after a page that had more (its deadline stops it).
+    await pollSource(h.deps, userSource(), { deadline: h.clock.now() + 8_000 + 2_000 + 1, mode: 'per-schedule' });
+    expect(h.state.lastFetchHadMore).toBe(true);
+    const lastCall = h.source.fetches.at(-1)?.at ?? 0;
+    h.clock.nowMs = lastCall + 50;
+
+    await pollSource(h.deps, userSource(), { deadline: h.clock.now() + 60_000, mode: 'per-schedule' });
+
+    const next = h.source.fetches.find((f) => f.at > lastCall);
+    expect(next?.at).toBeGreaterThanOrEqual(lastCall + 2_000);
+  });
+
+  it('after an idle page, a new run waits the idle interval\'s minimum since the previous call', async () => {
+    const h = harness();
+    await pollSource(h.deps, userSource({ idleInterval: { minSeconds: 5, maxSeconds: 60 } }), { deadline: h.clock.now() + 60_000, mode: 'per-schedule' });
+    const lastCall = h.source.fetches.at(-1)?.at ?? 0;
+    h.clock.nowMs = lastCall + 20;
+    await pollSource(h.deps, userSource({ idleInterval: { minSeconds: 5, maxSeconds: 60 } }), { deadline: h.clock.now() + 60_000, mode: 'per-schedule' });
+    expect(h.source.fetches.at(-1)?.at).toBeGreaterThanOrEqual(lastCall + 5_000);
   });
 });
 
