@@ -6,6 +6,7 @@ import { readPage, type EventPageResult } from './event-log.js';
 import { formatPortalDate } from './portal-date.js';
 import { boolParam, intParam, param, stringParam, type Params } from './params.js';
 import type { SentMessage } from './types.js';
+import { BOT_REGISTRY_METHODS } from './bot-registry-methods.js';
 
 export interface AuthenticatedCall {
   readonly method: string;
@@ -154,6 +155,7 @@ const METHODS = new Map<string, MethodHandler>([
       return { ok: true, result: { ID: String(call.userId), ADMIN: call.userId === 1, NAME: first, LAST_NAME: rest.join(' '), PERSONAL_GENDER: '', TIME_ZONE: '' } };
     },
   ],
+  ...BOT_REGISTRY_METHODS,
 ]);
 
 export function findMethod(method: string): MethodHandler | undefined {
