@@ -45,6 +45,7 @@ Commands
 Where
   (default)          local: credentials from B24_WEBHOOK_URL or B24_OAUTH_* (environment or .env), botId/botToken
                      saved to .env as ${PORTAL_ENV.botId} / ${PORTAL_ENV.botToken}   [--env-file <path>]
+                     [--source <id>: the dev-mode source whose OAuth token file is shared, default B24_SOURCE_ID or "dev"]
   --stack <name> --source <id> [--region <r>]
                      a deployed stack: the source's Secrets Manager secret (botToken written there);
                      botId goes into the source configuration (the command prints it)
@@ -97,6 +98,8 @@ interface BotContext {
   readonly client: Bitrix24Client;
   readonly auth: 'webhook' | 'oauth';
   readonly store: BotStore;
+  /** Variables set in the process environment that win over what the store saves (local only). */
+  readonly shadowing: readonly string[];
   close(): Promise<void>;
 }
 
@@ -201,13 +204,16 @@ async function localContext(values: Values, io: CliIo): Promise<BotContext> {
   let settings;
   try {
     // Only the portal credentials matter here: a half-written bot (id without token) must not stop `bot register` from mending it.
-    settings = portalSettingsFromEnv({ ...env, [PORTAL_ENV.botId]: undefined }, { tokenFile: resolve(io.cwd, '.b24-pipeline/tokens-dev.json') });
+    // The token file dev mode keeps the rotated OAuth refresh token in (dev.ts): one chain for both.
+    const tokenFile = resolve(io.cwd, '.b24-pipeline', `tokens-${values.source ?? env[PORTAL_ENV.sourceId] ?? 'dev'}.json`);
+    settings = portalSettingsFromEnv({ ...env, [PORTAL_ENV.botId]: undefined }, { tokenFile });
   } catch (error) {
     if (error instanceof LocalRuntimeError) throw new MissingCredentialsError(`${error.message} The bot commands need scope "imbot" on the webhook or app.`, { cause: error });
     throw error;
   }
   const client = createBitrix24Client({ credentials: settings.credentials });
-  return { client, auth: settings.credentials.kind, store: new DotEnvBotStore(envFile), close: () => client.close() };
+  const shadowing = [PORTAL_ENV.botId, PORTAL_ENV.botToken].filter((name) => (io.env[name] ?? '') !== '');
+  return { client, auth: settings.credentials.kind, store: new DotEnvBotStore(envFile), shadowing, close: () => client.close() };
 }
 
 async function stackContext(stack: string, values: Values, io: CliIo): Promise<BotContext> {
@@ -229,6 +235,7 @@ async function stackContext(stack: string, values: Values, io: CliIo): Promise<B
       client,
       auth,
       store,
+      shadowing: [],
       close: async () => {
         await client.close();
         secrets.destroy();
@@ -314,10 +321,15 @@ async function register(context: BotContext, values: Values): Promise<Output> {
   if (!created && bot.type !== type) lines.push(`Note: it exists with type "${bot.type}"; Bot.register does not change a bot — use imbot.v2.Bot.update, or unregister and register again.`);
   if (bot.eventMode !== 'fetch') lines.push(`Warning: eventMode is "${bot.eventMode}": imbot.v2.Event.get reads only fetch-mode bots.`);
   if (todo !== undefined) lines.push(todo);
+  if (context.shadowing.length > 0) lines.push(shadowNote(context));
   return {
     json: { botId: bot.id, code, type: bot.type, eventMode: bot.eventMode, created, savedTo: store.label, tokenSaved: token !== undefined, ...(todo === undefined ? {} : { todo }) },
     text: lines.join('\n'),
   };
+}
+
+function shadowNote(context: BotContext): string {
+  return `Note: ${context.shadowing.join(' and ')} ${context.shadowing.length === 1 ? 'is' : 'are'} set in the environment, which wins over ${context.store.label}: unset ${context.shadowing.length === 1 ? 'it' : 'them'} so dev mode reads the saved bot.`;
 }
 
 /** The bot a command acts on: --bot-id / --bot-token, else what is saved. */
@@ -405,6 +417,7 @@ async function unregister(context: BotContext, values: Values, io: CliIo): Promi
   const todo = saved.botId === undefined || saved.botId === botId ? await context.store.forget() : undefined;
   const lines = [`Bot ${botId} unregistered.${saved.botId === botId ? ` botId and botToken removed from ${context.store.label}.` : ''}`];
   if (todo !== undefined) lines.push(todo);
+  if (context.shadowing.length > 0) lines.push(shadowNote(context));
   return { json: { botId, unregistered: true, ...(todo === undefined ? {} : { todo }) }, text: lines.join('\n') };
 }
 

@@ -171,6 +171,14 @@ describe('bot register (webhook)', () => {
   });
 });
 
+describe('bot register next to variables set in the environment', () => {
+  it('says when B24_BOT_ID / B24_BOT_TOKEN in the environment would win over the saved .env', async () => {
+    const result = await run(['bot', 'register', '--code', 'shadow_bot', '--name', 'Shadow'], { env: { B24_BOT_ID: '1' } });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('B24_BOT_ID is set in the environment, which wins over');
+  });
+});
+
 describe('bot commands, list, unregister (webhook)', () => {
   it('registers /help with imbot.v2.Command.register and lists it', async () => {
     await run(['bot', 'register', '--code', 'cmd_bot', '--name', 'Commands']);
