@@ -74,7 +74,7 @@ export interface EventQuery {
 
 export interface BotEventQuery extends EventQuery {
   readonly botId: number;
-  /** Required with webhook auth. */
+  /** Required with webhook auth: the token passed to imbot.v2.Bot.register (≤ 40 characters). */
   readonly botToken?: string;
   /** Also return the caller's ONIMV2* events (same offset). */
   readonly withUserEvents?: boolean;
@@ -195,11 +195,11 @@ class Client implements Bitrix24Client {
     const method = 'imbot.v2.Event.get';
     checkQuery(method, params);
     if (!Number.isSafeInteger(params.botId) || params.botId <= 0) {
-      throw new InvalidArgumentError(`${method}: botId must be a positive integer (the id imbot.register returned); got ${String(params.botId)}`, method);
+      throw new InvalidArgumentError(`${method}: botId must be a positive integer (bot.id from imbot.v2.Bot.register; \`b24-pipeline bot register\` registers the bot and saves it); got ${String(params.botId)}`, method);
     }
     if (params.botToken !== undefined) this.#redactor.add(params.botToken);
     if (this.#authKind === 'webhook' && (params.botToken === undefined || params.botToken === '')) {
-      throw new InvalidArgumentError(`${method}: botToken is required with webhook auth; put "botToken" in the source secret.`, method);
+      throw new InvalidArgumentError(`${method}: botToken is required with webhook auth: put the botToken passed to imbot.v2.Bot.register (at most 40 characters) in the source secret as "botToken" (\`b24-pipeline bot register\` does).`, method);
     }
     const body: Record<string, unknown> = { botId: params.botId };
     if (params.botToken !== undefined && params.botToken !== '') body.botToken = params.botToken;

@@ -87,3 +87,29 @@ export class SourceBusyError extends CliError {
     this.name = 'SourceBusyError';
   }
 }
+
+/**
+ * `bot register` found the bot already registered on the portal, but its
+ * botToken is neither given (--bot-token) nor saved where the source reads it:
+ * Bitrix24 returns the existing bot unchanged, so a new token would not work.
+ */
+export class BotTokenUnknownError extends CliError {
+  readonly botId: number;
+  constructor(code: string, botId: number, savedTo: string) {
+    super(
+      `Bot "${code}" is already registered (id ${botId}), but its botToken is not in ${savedTo} and --bot-token was not given. ` +
+        'imbot.v2.Bot.register returns an existing bot unchanged, so a new token would not authorise it: re-run with --bot-token <the token it was registered with>, ' +
+        'or rotate it with imbot.v2.Bot.update {fields: {botToken}} authorised by the old token, or unregister the bot and register it again.',
+    );
+    this.name = 'BotTokenUnknownError';
+    this.botId = botId;
+  }
+}
+
+/** A bot command cannot find the bot it acts on (no --bot-id, nothing saved, no bot with that code). */
+export class BotNotConfiguredError extends CliError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BotNotConfiguredError';
+  }
+}

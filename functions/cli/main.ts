@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { Bitrix24Error } from '../bitrix24/errors.js';
 import { formatMs } from '../local/progress-view.js';
+import { runBotCommand } from './bot-commands.js';
 import { CliError, CliUsageError, ConfirmationRequiredError, UnknownRouteError, UnknownSourceError } from './errors.js';
 import { routeDepths } from './queue-depths.js';
 import { redriveDeadLetters } from './redrive.js';
@@ -35,6 +36,8 @@ Commands
   redrive     --route <r>|--all  move dead-lettered messages back to their queue  [--dry-run] [--max <n>]
   reset-offset --source <id> (--to <offset>|--clear) --yes-i-understand
                                  move the committed offset (only while no poller holds the lease)
+  bot register|commands|list|unregister
+                                 set up a fetch-mode bot with imbot.v2 (see \`bot --help\`, docs/bots.md)
 
 Target (default: the local pipeline the demo / dev mode started, via .b24-pipeline/local.json)
   --local                        force the local target even if B24_PIPELINE_STACK is set
@@ -246,6 +249,7 @@ function errorJson(error: CliError | Bitrix24Error | Error): unknown {
 }
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  if (argv[0] === 'bot') return await runBotCommand(argv.slice(1), io);
   let values: Values;
   let positionals: string[];
   try {

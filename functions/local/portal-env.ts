@@ -106,9 +106,9 @@ export function portalSettingsFromEnv(env: Env, options: { tokenFile: string; so
   let botId: number | undefined;
   if (botIdText !== undefined) {
     botId = Number(botIdText);
-    if (!Number.isSafeInteger(botId) || botId <= 0) throw new MissingPortalCredentialsError(`${PORTAL_ENV.botId} must be a positive integer: the bot's id (bot.id in the answer of imbot.v2.Bot.register; a bot registered with v1 imbot.register gets no imbot.v2 events).`);
+    if (!Number.isSafeInteger(botId) || botId <= 0) throw new MissingPortalCredentialsError(`${PORTAL_ENV.botId} must be a positive integer: the bot's id (bot.id in the answer of imbot.v2.Bot.register; a bot registered with v1 imbot.register gets no imbot.v2 events). \`npm run cli -- bot register --code <code> --name <name>\` registers one and saves it here.`);
     if (credentials.kind === 'webhook' && botToken === undefined) {
-      throw new MissingPortalCredentialsError(`${PORTAL_ENV.botToken} is required for a bot source read through a webhook: set it to the bot's botToken (the one passed to imbot.v2.Bot.register, at most 40 characters).`);
+      throw new MissingPortalCredentialsError(`${PORTAL_ENV.botToken} is required for a bot source read through a webhook: set it to the bot's botToken (the one passed to imbot.v2.Bot.register, at most 40 characters; \`npm run cli -- bot register\` saves both to .env).`);
     }
   }
 

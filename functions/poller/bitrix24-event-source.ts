@@ -10,7 +10,7 @@ export function bitrix24EventSource(client: Bitrix24Client, source: SourceConfig
   const limit = source.pageLimit;
   if (source.kind === 'bot') {
     const botId = source.botId;
-    if (botId === undefined) throw new PollerConfigError(`Source "${source.id}" is a bot source without botId; add the id imbot.register returned.`);
+    if (botId === undefined) throw new PollerConfigError(`Source "${source.id}" is a bot source without botId; add bot.id from imbot.v2.Bot.register (\`npm run cli -- bot register\` prints it; a v1 imbot.register bot gets no imbot.v2 events).`);
     return {
       portal: client.portal,
       fetch: (offset: number | undefined, options: FetchOptions): Promise<EventPage> =>

@@ -51,7 +51,7 @@ export const sourceConfigSchema = z
   })
   .superRefine((source, ctx) => {
     if (source.kind === 'bot' && source.botId === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['botId'], message: 'required for kind "bot": the id imbot.register returned' });
+      ctx.addIssue({ code: 'custom', path: ['botId'], message: 'required for kind "bot": bot.id from imbot.v2.Bot.register (`npm run cli -- bot register` prints it)' });
     }
     if (source.kind === 'user' && (source.botId !== undefined || source.withUserEvents)) {
       ctx.addIssue({ code: 'custom', path: ['botId'], message: 'botId/withUserEvents apply to kind "bot" only' });
