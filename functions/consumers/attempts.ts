@@ -17,7 +17,7 @@ export interface AttemptCounter {
 }
 
 /** Default failure budget per event (config `consumer.maxAttempts`, env MAX_ATTEMPTS). */
-export const DEFAULT_MAX_ATTEMPTS = 5;
+export { DEFAULT_MAX_ATTEMPTS } from '../shared/topology.js';
 
 export interface DynamoDbAttemptCounterOptions {
   /** The idempotency table (IDEMPOTENCY_TABLE_NAME). */
