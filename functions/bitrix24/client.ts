@@ -10,13 +10,25 @@ import {
   InvalidArgumentError,
   OperationTimeLimitError,
   RequestAbortedError,
+  WriteOutcomeUnknownError,
 } from './errors.js';
 import { type Endpoint, parseEndpoint, parseWebhookUrl } from './endpoint.js';
 import { type Bitrix24Logger, redactingLogger, silentLogger } from './logger.js';
 import { OAuthSession } from './oauth-session.js';
 import { SecretRedactor } from './redact.js';
 import { interpretRestResponse, operatingResetAtOf, validateEventPage } from './response.js';
-import { backoffDelay, fitsDeadline, isBackoffRetryable, type ResolvedRetryOptions, resolveRetryOptions, type RetryOptions } from './retry-policy.js';
+import {
+  backoffDelay,
+  fitsDeadline,
+  isAmbiguousWriteFailure,
+  isBackoffRetryable,
+  isWriteSafeToRetry,
+  type MethodKind,
+  methodKind,
+  type ResolvedRetryOptions,
+  resolveRetryOptions,
+  type RetryOptions,
+} from './retry-policy.js';
 import { type StoredTokens, type TokenStore } from './token-store.js';
 import { HttpTransport, type TransportOptions, type TransportStats } from './transport.js';
 
@@ -61,8 +73,14 @@ export interface CallOptions {
   /** ms epoch: no retry wait may end after it; the request in flight is aborted at it. */
   readonly deadline?: number;
   readonly signal?: AbortSignal;
-  /** Overrides the client's retry.maxAttempts for this call (1 = no retry, e.g. for non-idempotent writes). */
+  /** Overrides the client's retry.maxAttempts for this call (1 = no retry). */
   readonly maxAttempts?: number;
+  /**
+   * Whether the method only reads (retried after any retryable failure) or writes (retried only after failures
+   * known to happen before Bitrix24 acted; an ambiguous failure throws WriteOutcomeUnknownError).
+   * @default methodKind(method): known read verbs (get, list, search, fields…) are reads, everything else writes
+   */
+  readonly methodKind?: MethodKind;
 }
 
 export interface EventQuery {
@@ -221,6 +239,7 @@ class Client implements Bitrix24Client {
   async call<T = unknown>(method: string, params: Record<string, unknown> = {}, options: CallOptions = {}): Promise<{ result: T; time?: unknown }> {
     if (!METHOD_NAME.test(method)) throw new InvalidArgumentError(`"${method.slice(0, 80)}" is not a REST method name (e.g. im.message.add)`);
     const maxAttempts = options.maxAttempts ?? this.#retry.maxAttempts;
+    const kind = options.methodKind ?? methodKind(method);
     let renewedAfterExpiry = false;
     let lastError: Bitrix24Error | undefined;
     for (let attempt = 1; ; attempt += 1) {
@@ -244,6 +263,11 @@ class Client implements Bitrix24Client {
           await this.#oauth.renew(usedTokens);
           attempt -= 1;
           continue;
+        }
+        if (kind === 'write' && !isWriteSafeToRetry(error)) {
+          if (!isAmbiguousWriteFailure(error)) throw error;
+          this.#logger.warn('bitrix24: write outcome unknown; not retried', { method, portal: this.portal, code: error.code });
+          throw new WriteOutcomeUnknownError({ method, code: error.code, ...(error.httpStatus === undefined ? {} : { httpStatus: error.httpStatus }), cause: error });
         }
         if (error instanceof OperationTimeLimitError) {
           const until = this.#operationLimitEnd(method, error);

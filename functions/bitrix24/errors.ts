@@ -23,6 +23,7 @@ export type Bitrix24ErrorKind =
   | 'token-store'
   | 'argument'
   | 'aborted'
+  | 'outcome-unknown'
   | 'api';
 
 export interface Bitrix24ErrorFields {
@@ -431,6 +432,26 @@ export class RequestAbortedError extends Bitrix24Error {
   constructor(fields: Bitrix24ErrorFields) {
     super(`${fields.method ?? 'Bitrix24 call'} was aborted by the caller.`, 'aborted', false, fields);
     this.name = 'RequestAbortedError';
+  }
+}
+
+/**
+ * A write (a method that changes something, e.g. `im.message.add`) may or may
+ * not have happened: the request was sent and its answer was lost (connection
+ * reset, timeout after sending, a 5xx, a broken body), or an earlier run's
+ * write under the same outbox key never recorded its outcome. Never retried
+ * automatically: a retry could post the message twice. `cause` is the failure
+ * seen (a sanitised Bitrix24Error), when there was one.
+ */
+export class WriteOutcomeUnknownError extends Bitrix24Error {
+  constructor(fields: Bitrix24ErrorFields & { detail?: string }) {
+    super(
+      `${fields.method ?? 'Bitrix24 write'}: the outcome is unknown (${fields.detail ?? `the request was sent and the answer was lost: ${fields.code}`}). It was not repeated, since Bitrix24 may already have acted; check the portal (e.g. the chat) before sending it again.`,
+      'outcome-unknown',
+      false,
+      fields,
+    );
+    this.name = 'WriteOutcomeUnknownError';
   }
 }
 

@@ -12,7 +12,7 @@ export {
 export * from './errors.js';
 export { type Bitrix24Logger, silentLogger } from './logger.js';
 export { REDACTED, SecretRedactor, redactPatterns, redactUrl } from './redact.js';
-export { DEFAULT_RETRY_OPTIONS, type RetryOptions } from './retry-policy.js';
+export { DEFAULT_RETRY_OPTIONS, isAmbiguousWriteFailure, isWriteSafeToRetry, methodKind, type MethodKind, type RetryOptions } from './retry-policy.js';
 export { DEFAULT_TRANSPORT_OPTIONS, type TransportOptions, type TransportStats } from './transport.js';
 export { InMemoryTokenStore, seedReplacesChain, seedVersionOf, type SeedLineage, type StoredTokens, type TokenStore } from './token-store.js';
 export { DynamoDbTokenStore, dynamoDbTokenStoreFactory, tokenItemKey, type DynamoDbTokenStoreOptions } from './dynamodb-token-store.js';

@@ -1,7 +1,22 @@
 // The retry policy, as pure functions the client loop calls: which errors are
 // retried, how long to wait (exponential backoff with full jitter), and
 // whether a wait still fits in the caller's deadline.
-import { Bitrix24Error } from './errors.js';
+//
+// Reads and writes are retried differently (issue 11 §3). A read can be sent
+// again whatever happened. A write (anything that is not a known read) is sent
+// again only after a failure known to have happened before Bitrix24 acted: the
+// connection was never made (refused, no route, DNS, connect timeout), or the
+// portal answered that it did not run the method (QUERY_LIMIT_EXCEEDED,
+// OPERATION_TIME_LIMIT, expired_token). After an ambiguous failure — the
+// request went out and the answer was lost or broken — the client throws
+// WriteOutcomeUnknownError instead of posting twice.
+import {
+  Bitrix24Error,
+  NetworkError,
+  OperationTimeLimitError,
+  QueryLimitExceededError,
+  RequestTimeoutError,
+} from './errors.js';
 
 export interface RetryOptions {
   /** Attempts per call, the first one included. @default 6 */
@@ -50,4 +65,46 @@ export function fitsDeadline(now: number, waitMs: number, deadline: number | und
 /** Errors retried with backoff: rate limit, 5xx, network, transport timeouts. OPERATION_TIME_LIMIT has its own wait. */
 export function isBackoffRetryable(error: unknown): error is Bitrix24Error {
   return error instanceof Bitrix24Error && error.retryable && error.kind !== 'operation-limit';
+}
+
+/** `read`: safe to send again; `write`: changes something in Bitrix24 (posts, edits, registers…). */
+export type MethodKind = 'read' | 'write';
+
+/**
+ * Read verbs of Bitrix24 method names: the last segment starts with one of
+ * these (`im.v2.Event.get`, `im.dialog.messages.get`, `crm.deal.list`,
+ * `user.search`, `crm.deal.fields`, `user.current`, `app.info`, `server.time`).
+ */
+const READ_VERB = /^(get|list|search|fields|count|info|current|time)/i;
+const READ_METHODS = new Set(['profile', 'methods', 'scope', 'user.access', 'access.name']);
+
+/** Whether a method only reads. Anything not recognised as a read is a write: a wrong guess then costs a retry, never a duplicate. */
+export function methodKind(method: string): MethodKind {
+  const lower = method.toLowerCase();
+  if (READ_METHODS.has(lower)) return 'read';
+  const last = lower.slice(lower.lastIndexOf('.') + 1);
+  return READ_VERB.test(last) ? 'read' : 'write';
+}
+
+/** Transport codes of a connection that was never made: the request did not leave. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/** A write failed before Bitrix24 acted on it (never sent, or refused by the portal's limits): it may be sent again. */
+export function isWriteSafeToRetry(error: unknown): boolean {
+  if (error instanceof QueryLimitExceededError || error instanceof OperationTimeLimitError) return true;
+  if (error instanceof RequestTimeoutError) return error.phase === 'connect';
+  if (error instanceof NetworkError) return NOT_SENT_CODES.has(error.code);
+  return false;
+}
+
+/**
+ * A write failed after the request may have reached Bitrix24 with no usable
+ * answer: reset or broken connection, timeout waiting for the answer, a 5xx,
+ * a malformed or oversized body, an abort in flight. Whether Bitrix24 acted is
+ * unknown. Portal answers with an error code (ACCESS_DENIED, a bot error…) are
+ * definite refusals and not ambiguous.
+ */
+export function isAmbiguousWriteFailure(error: unknown): boolean {
+  if (!(error instanceof Bitrix24Error) || isWriteSafeToRetry(error)) return false;
+  return ['network', 'timeout', 'server', 'malformed', 'too-large', 'aborted'].includes(error.kind);
 }

@@ -2,6 +2,7 @@
 // and validated on the first invocation, never at import time.
 import { z } from 'zod';
 import { ENV } from '../shared/observability.js';
+import { DEFAULT_MAX_ATTEMPTS } from '../shared/topology.js';
 import { ConsumerConfigError } from './errors.js';
 
 const sourceSchema = z.looseObject({
@@ -28,6 +29,12 @@ export interface ConsumerEnvironment {
   readonly prefix: string;
   /** SOURCES: JSON array of {id, kind, portal, auth, secretName?, botId?}. @default [] */
   readonly sources: readonly ConsumerSource[];
+  /** QUEUE_URL: the route's queue (retry backoff via ChangeMessageVisibility). */
+  readonly queueUrl: string | undefined;
+  /** DEAD_LETTER_QUEUE_URL: the route's DLQ (the consumer dead-letters records itself). */
+  readonly deadLetterQueueUrl: string | undefined;
+  /** MAX_ATTEMPTS: failed attempts per event before it is dead-lettered, 1–100. @default 5 */
+  readonly maxAttempts: number;
 }
 
 function optional(env: NodeJS.ProcessEnv, name: string): string | undefined {
@@ -52,7 +59,15 @@ export function readConsumerEnvironment(env: NodeJS.ProcessEnv = process.env): C
     }
     sources = parsed.data;
   }
+  const rawMaxAttempts = optional(env, ENV.maxAttempts);
+  const maxAttempts = rawMaxAttempts === undefined ? DEFAULT_MAX_ATTEMPTS : Number(rawMaxAttempts);
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 100) {
+    throw new ConsumerConfigError(`${ENV.maxAttempts} must be an integer 1–100 (failed attempts per event before it is dead-lettered); got ${JSON.stringify(rawMaxAttempts)}.`);
+  }
   return {
+    queueUrl: optional(env, ENV.queueUrl),
+    deadLetterQueueUrl: optional(env, ENV.deadLetterQueueUrl),
+    maxAttempts,
     route: optional(env, ENV.route),
     idempotencyTableName: optional(env, ENV.idempotencyTableName),
     stateTableName: optional(env, ENV.stateTableName),

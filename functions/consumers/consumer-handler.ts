@@ -4,16 +4,34 @@
 // a known type → run the user's function for its type once per event
 // (idempotency) → success. Per batch: Powertools' FIFO processor with
 // skipGroupOnError, so a failure fails the rest of THAT chat's message group
-// (order holds) while other chats carry on; failed records are reported as
-// batchItemFailures (ReportBatchItemFailures) and come back after the
-// visibility timeout, until the queue's redrive policy moves them to the DLQ.
+// (order holds) while other chats carry on.
+//
+// Failures (issue 11 §1; real SQS FIFO hands Lambda up to 10 records of one
+// chat, so a record's failure holds back its chat's successors in the batch):
+//  - a record that can never succeed (poison: bad JSON, envelope, schema
+//    version, a known type failing its schema) is sent to the route's DLQ by
+//    the consumer and reported as processed: its chat continues in the same batch;
+//  - any other failure counts one attempt of that event (DynamoDB, not SQS's
+//    receive count, which also counts the rounds a record was held back); the
+//    record and the successors held back behind it are hidden for a backoff
+//    (ChangeMessageVisibility) and come back together, in order; after
+//    maxAttempts the consumer dead-letters the failing record itself, so its
+//    successors never reach the DLQ because of it;
+//  - a Bitrix24 write whose outcome is unknown is dead-lettered at once (a
+//    re-run cannot find out whether it happened).
+// The queue's maxReceiveCount (maxReceiveCountFor) is only a backstop.
 import { SqsFifoPartialProcessorAsync, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { IdempotencyAlreadyInProgressError } from '@aws-lambda-powertools/idempotency';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { WriteOutcomeUnknownError } from '../bitrix24/errors.js';
+import { methodKind } from '../bitrix24/retry-policy.js';
 import { type InlineEnvelope, idempotencyKey } from '../shared/envelope.js';
 import type { KnownEventType, RawBitrixEvent } from '../shared/event-types.js';
 import { CONSUMER_METRICS } from '../shared/observability.js';
+import { type AttemptCounter, DEFAULT_MAX_ATTEMPTS } from './attempts.js';
 import { PoisonMessageError } from './errors.js';
+import { type Outbox, type OutboxStore, eventOutbox } from './outbox.js';
+import { type DeadLetter, type RecordQueue } from './record-queue.js';
 import { type PayloadStore, readEnvelope } from './envelope-reader.js';
 import { type TypedEvent, validateKnownEvent } from './events.js';
 import { type RunOnce, runAlways } from './idempotency.js';
@@ -40,8 +58,12 @@ export interface ConsumerContext {
    * Bitrix24 REST for this event's source, created on first use from the
    * source's credentials: `await ctx.bitrix24.call('im.message.add', {...})`.
    * Calls without a deadline stop retrying shortly before the Lambda times out.
+   * Writes (every method that is not a known read, see methodKind) go through
+   * `ctx.outbox`: sent at most once per event, even when the handler runs again.
    */
   readonly bitrix24: Bitrix24Caller;
+  /** Bitrix24 writes of this event, each sent at most once across re-runs of the handler (see outbox.ts). */
+  readonly outbox: Outbox;
   /** Milliseconds left before the Lambda times out. */
   remainingTimeMs(): number;
   readonly lambdaContext: Context;
@@ -74,6 +96,39 @@ export interface ConsumerHandlerOptions {
   readonly now?: () => number;
   /** Margin kept before the Lambda deadline for Bitrix24 calls without their own deadline, in ms. @default 2000 */
   readonly callDeadlineMarginMs?: number;
+  /**
+   * The route's queue and DLQ: dead-letter records itself, back off retries. @default none: a poison or a failing
+   * record is only reported failed, and the queue's redrive policy moves it (and, on real FIFO batches, the
+   * successors held back behind it) to the DLQ after maxReceiveCount
+   */
+  readonly queue?: RecordQueue;
+  /** Failed attempts per event (createDynamoDbAttemptCounter in Lambda). @default none: failures are retried until the backstop */
+  readonly attempts?: AttemptCounter;
+  /** Failed attempts of one event before the consumer dead-letters it (needs `queue` and `attempts`). @default 5 */
+  readonly maxAttempts?: number;
+  /** Backoff before attempt n+1 after n failures, in seconds (0–43200). @default min(300, 5 × 2^(n−1)) */
+  readonly retryDelaySeconds?: (failures: number) => number;
+  /** Outbox records for ctx.outbox / writes through ctx.bitrix24. @default none: writes are sent on every run */
+  readonly outbox?: OutboxStore;
+}
+
+/** Default backoff: 5, 10, 20, 40 … s, at most 5 minutes. */
+export function defaultRetryDelaySeconds(failures: number): number {
+  return Math.min(300, 5 * 2 ** Math.max(0, failures - 1));
+}
+
+/** A failure no retry can fix: moved to the DLQ at once. */
+function deadLetterNow(error: unknown): DeadLetter | undefined {
+  if (error instanceof PoisonMessageError) {
+    return { reason: isSchemaMismatch(error) ? 'schema-mismatch' : (error.reason as Exclude<typeof error.reason, 'invalid-event'>), detail: error.detail };
+  }
+  if (error instanceof WriteOutcomeUnknownError) return { reason: 'write-outcome-unknown', detail: error.message };
+  return undefined;
+}
+
+/** A known event type whose data fails its schema (events.ts validation). */
+export function isSchemaMismatch(error: unknown): boolean {
+  return error instanceof PoisonMessageError && error.reason === 'invalid-event';
 }
 
 export type ConsumerHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
@@ -95,6 +150,9 @@ export function createConsumerHandler(options: ConsumerHandlerOptions): Consumer
   const now = options.now ?? Date.now;
   const margin = options.callDeadlineMarginMs ?? 2000;
   const clients = new SourceClients(options.clientFactory);
+  const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+  const retryDelaySeconds = options.retryDelaySeconds ?? defaultRetryDelaySeconds;
+  const { queue, attempts } = options;
   const baseLogger = options.route === undefined ? options.logger : options.logger.child({ route: options.route });
 
   const defaultHandler: EventHandler<RawBitrixEvent> = (event, ctx) => {
@@ -109,17 +167,33 @@ export function createConsumerHandler(options: ConsumerHandlerOptions): Consumer
   };
 
   return async (event, lambdaContext) => {
-    const ownFailures = new Set<string>();
+    /** Records that failed here (not merely held back), with the backoff before they come back. */
+    const ownFailures = new Map<string, number | undefined>();
+
+    /** Dead-letters a record; false when the DLQ send failed (the record is then retried). */
+    const sendToDeadLetters = async (record: SQSRecord, letter: DeadLetter, logger: ConsumerLogger, sourceId: string | undefined): Promise<boolean> => {
+      if (queue === undefined) return false;
+      try {
+        await queue.deadLetter(record, { ...letter, ...(options.route === undefined ? {} : { route: options.route }) });
+      } catch (sendError) {
+        logger.error(`could not move message ${record.messageId} to the DLQ (${errorText(sendError)}); it is retried instead`, { reason: letter.reason });
+        return false;
+      }
+      metrics.count(CONSUMER_METRICS.deadLettered, sourceId);
+      return true;
+    };
 
     const recordHandler = async (record: SQSRecord): Promise<void> => {
       const receiveCount = receiveCountOf(record);
       const groupId = record.attributes.MessageGroupId;
       const recordLogger = baseLogger.child({ messageId: record.messageId, receiveCount, ...(groupId === undefined ? {} : { messageGroupId: groupId }) });
       let sourceId: string | undefined;
+      let eventKey: string | undefined;
       try {
         const envelope = await readEnvelope(record.body, options.payloads);
         sourceId = envelope.sourceId;
         const raw = envelope.event;
+        eventKey = idempotencyKey(sourceId, raw.eventId);
         const logger = recordLogger.child({ sourceId, eventId: raw.eventId, type: raw.type });
         const validation = validateKnownEvent(raw);
         if (validation !== undefined && !validation.ok) {
@@ -128,6 +202,24 @@ export function createConsumerHandler(options: ConsumerHandlerOptions): Consumer
         const typed = validation?.event;
         const handler = pickHandler(raw.type);
         const lambdaDeadline = now() + lambdaContext.getRemainingTimeInMillis();
+        const direct = clients.callerFor(sourceId, envelope.portal, () => lambdaDeadline - margin);
+        const eventSource = sourceId;
+        const outbox: Outbox =
+          options.outbox === undefined
+            ? { write: (method, params, callOptions) => direct.call(method, params, callOptions) }
+            : eventOutbox({
+                store: options.outbox,
+                caller: direct,
+                sourceId,
+                eventId: raw.eventId,
+                logger,
+                onReplay: () => metrics.count(CONSUMER_METRICS.outboxReplays, eventSource),
+              });
+        const bitrix24: Bitrix24Caller = {
+          portal: direct.portal,
+          call: (method, params, callOptions) =>
+            (callOptions?.methodKind ?? methodKind(method)) === 'write' ? outbox.write(method, params, callOptions) : direct.call(method, params, callOptions),
+        };
         const ctx: ConsumerContext = {
           envelope,
           sourceId,
@@ -136,16 +228,13 @@ export function createConsumerHandler(options: ConsumerHandlerOptions): Consumer
           route: options.route,
           delivery: { messageId: record.messageId, receiveCount, messageGroupId: groupId },
           logger,
-          bitrix24: clients.callerFor(sourceId, envelope.portal, () => lambdaDeadline - margin),
+          bitrix24,
+          outbox,
           remainingTimeMs: () => lambdaContext.getRemainingTimeInMillis(),
           lambdaContext,
         };
         const userHandler = Object.hasOwn(options.handlers, raw.type) && typed !== undefined;
-        const ran = await runOnce(
-          idempotencyKey(sourceId, raw.eventId),
-          () => handler(userHandler ? typed : raw, ctx),
-          lambdaContext,
-        );
+        const ran = await runOnce(eventKey, () => handler(userHandler ? typed : raw, ctx), lambdaContext);
         if (ran) {
           metrics.count(CONSUMER_METRICS.eventsHandled, sourceId);
         } else {
@@ -153,23 +242,82 @@ export function createConsumerHandler(options: ConsumerHandlerOptions): Consumer
           logger.info(`duplicate of ${sourceId}#${raw.eventId} skipped: it was already handled`);
         }
       } catch (error) {
-        ownFailures.add(record.messageId);
-        if (error instanceof PoisonMessageError) {
-          metrics.count(CONSUMER_METRICS.poisonMessages, sourceId);
-          recordLogger.error(`poison message ${record.messageId} (${error.reason}): ${error.detail}; delivery ${receiveCount}, it goes to the DLQ after maxReceiveCount`, {
-            reason: error.reason,
-            ...(sourceId === undefined ? {} : { sourceId }),
-          });
-        } else if (error instanceof IdempotencyAlreadyInProgressError) {
-          recordLogger.warn(`event ${record.messageId} is being handled by another invocation; retried after the visibility timeout`);
-        } else {
-          metrics.count(CONSUMER_METRICS.handlerFailures, sourceId);
-          recordLogger.error(`handler failed for message ${record.messageId} (delivery ${receiveCount}): ${errorText(error)}; retried after the visibility timeout, then dead-lettered`, {
-            error: errorText(error),
-            ...(sourceId === undefined ? {} : { sourceId }),
-          });
+        const attributes = sourceId === undefined ? {} : { sourceId };
+        const immediate = deadLetterNow(error);
+        if (immediate !== undefined) {
+          if (error instanceof PoisonMessageError) {
+            metrics.count(CONSUMER_METRICS.poisonMessages, sourceId);
+            if (isSchemaMismatch(error)) metrics.count(CONSUMER_METRICS.schemaMismatch, sourceId);
+          } else {
+            metrics.count(CONSUMER_METRICS.writeOutcomeUnknown, sourceId);
+          }
+          const what = error instanceof PoisonMessageError ? `poison message ${record.messageId} (${error.reason}): ${error.detail}` : `message ${record.messageId}: ${errorText(error)}`;
+          if (await sendToDeadLetters(record, immediate, recordLogger, sourceId)) {
+            recordLogger.error(`${what}; moved to the DLQ (${immediate.reason}), the chat carries on`, { reason: error instanceof PoisonMessageError ? error.reason : immediate.reason, ...attributes });
+            return;
+          }
+          recordLogger.error(`${what}; delivery ${receiveCount}, it goes to the DLQ after maxReceiveCount`, { reason: error instanceof PoisonMessageError ? error.reason : immediate.reason, ...attributes });
+          ownFailures.set(record.messageId, undefined);
+          throw error;
         }
+        if (error instanceof IdempotencyAlreadyInProgressError) {
+          ownFailures.set(record.messageId, undefined);
+          recordLogger.warn(`event ${record.messageId} is being handled by another invocation; retried after the visibility timeout`);
+          throw error;
+        }
+        metrics.count(CONSUMER_METRICS.handlerFailures, sourceId);
+        let failures: number | undefined;
+        if (attempts !== undefined) {
+          try {
+            failures = await attempts.recordFailure(eventKey ?? `message#${record.messageId}`);
+          } catch (countError) {
+            recordLogger.warn(`could not count the failed attempt (${errorText(countError)}); the record is retried`);
+          }
+        }
+        if (failures !== undefined && failures >= maxAttempts && queue !== undefined) {
+          const letter: DeadLetter = { reason: 'attempts-exhausted', detail: errorText(error), attempts: failures };
+          if (await sendToDeadLetters(record, letter, recordLogger, sourceId)) {
+            await attempts?.clear(eventKey ?? `message#${record.messageId}`).catch(() => undefined);
+            recordLogger.error(`handler failed for message ${record.messageId} ${failures} times (last: ${errorText(error)}); moved to the DLQ (attempts-exhausted), the chat carries on`, {
+              error: errorText(error),
+              ...attributes,
+            });
+            return;
+          }
+        }
+        const delay = failures === undefined ? undefined : retryDelaySeconds(failures);
+        ownFailures.set(record.messageId, delay);
+        recordLogger.error(
+          `handler failed for message ${record.messageId} (delivery ${receiveCount}${failures === undefined ? '' : `, attempt ${failures} of ${maxAttempts}`}): ${errorText(error)}; retried${delay === undefined ? ' after the visibility timeout' : ` in ${delay} s`}, with the rest of its chat held back`,
+          { error: errorText(error), ...attributes },
+        );
         throw error;
+      }
+    };
+
+    /**
+     * Hides each chat's failed record and the successors held back behind it
+     * for the failed record's backoff, so they come back together and in order
+     * (and sooner than the queue's visibility timeout).
+     */
+    const backOff = async (records: readonly SQSRecord[], failed: ReadonlySet<string>): Promise<void> => {
+      if (queue === undefined) return;
+      const byDelay = new Map<number, SQSRecord[]>();
+      const groupDelay = new Map<string, number | undefined>();
+      for (const record of records) {
+        if (!failed.has(record.messageId)) continue;
+        const group = record.attributes.MessageGroupId ?? record.messageId;
+        if (ownFailures.has(record.messageId) && !groupDelay.has(group)) groupDelay.set(group, ownFailures.get(record.messageId));
+        const delay = groupDelay.get(group);
+        if (delay === undefined) continue;
+        byDelay.set(delay, [...(byDelay.get(delay) ?? []), record]);
+      }
+      for (const [delay, delayed] of byDelay) {
+        try {
+          await queue.delay(delayed, delay);
+        } catch (error) {
+          baseLogger.warn(`could not set the retry backoff of ${delayed.length} record(s) (${errorText(error)}); they come back after the visibility timeout`);
+        }
       }
     };
 
@@ -183,6 +331,7 @@ export function createConsumerHandler(options: ConsumerHandlerOptions): Consumer
       if (skipped > 0) {
         baseLogger.info(`${skipped} record(s) not attempted: an earlier record of the same chat failed in this batch; they come back in order`);
       }
+      await backOff(event.Records, new Set(response.batchItemFailures.map((failure) => failure.itemIdentifier)));
       return response;
     } finally {
       metrics.flush();

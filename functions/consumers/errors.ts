@@ -70,3 +70,15 @@ export class InvocationOutOfTimeError extends ConsumerError {
     this.name = 'InvocationOutOfTimeError';
   }
 }
+
+/** A re-run of a handler made a different write at the same position than the earlier run (the handler is not deterministic). */
+export class OutboxConflictError extends ConsumerError {
+  readonly key: string;
+  constructor(key: string, recordedMethod: string, method: string) {
+    super(
+      `outbox ${key}: an earlier run of this event made ${recordedMethod} as this write, this run makes ${method}; nothing was sent. Make the handler's writes depend only on the event (same methods in the same order), or delete the item if the change is intended.`,
+    );
+    this.name = 'OutboxConflictError';
+    this.key = key;
+  }
+}

@@ -3,13 +3,17 @@
 // the Lambda is warm. Users export `handler = lambdaConsumer({...handlers})`.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { s3ClientConfig } from '../shared/aws-client-config.js';
+import { s3ClientConfig, sqsClientConfig } from '../shared/aws-client-config.js';
+import { createDynamoDbAttemptCounter } from './attempts.js';
 import { bitrix24ClientFactory } from './bitrix24-from-env.js';
 import { type ConsumerHandler, type ConsumerHandlers, createConsumerHandler } from './consumer-handler.js';
 import { readConsumerEnvironment } from './consumer-env.js';
 import { type RunOnce, createDynamoDbRunOnce, runAlways } from './idempotency.js';
 import { type ConsumerLogger, type ConsumerMetrics, powertoolsConsumerLogger, powertoolsConsumerMetrics } from './observability.js';
+import { createDynamoDbOutboxStore } from './outbox.js';
+import { sqsRecordQueue } from './record-queue.js';
 import { s3PayloadStore } from './s3-payload-store.js';
 import type { ClientFactory } from './source-clients.js';
 
@@ -26,6 +30,8 @@ export interface LambdaConsumerOptions {
   readonly runOnce?: RunOnce;
   readonly dynamoDb?: DynamoDBClient;
   readonly s3?: S3Client;
+  /** For the DLQ sends and retry backoff on QUEUE_URL / DEAD_LETTER_QUEUE_URL. @default a new SQSClient */
+  readonly sqs?: SQSClient;
 }
 
 /** Builds the handler now from the environment (the local runtime and tests call this directly). */
@@ -43,9 +49,25 @@ export function createConsumerHandlerFromEnv(handlers: ConsumerHandlers, options
       runOnce = createDynamoDbRunOnce({ tableName: env.idempotencyTableName, dynamoDb: dynamo() });
     }
   }
+  const tableName = env.idempotencyTableName;
+  const queue =
+    env.queueUrl !== undefined && env.deadLetterQueueUrl !== undefined
+      ? sqsRecordQueue({ sqs: options.sqs ?? new SQSClient(sqsClientConfig()), queueUrl: env.queueUrl, deadLetterQueueUrl: env.deadLetterQueueUrl })
+      : undefined;
+  if (queue === undefined) {
+    logger.warn('QUEUE_URL or DEAD_LETTER_QUEUE_URL is not set: poison and failing records stay in the queue until its maxReceiveCount (set both to the route\'s queues)');
+  }
   return createConsumerHandler({
     handlers,
     runOnce,
+    ...(queue === undefined ? {} : { queue }),
+    ...(tableName === undefined
+      ? {}
+      : {
+          attempts: createDynamoDbAttemptCounter({ tableName, dynamoDb: dynamo() }),
+          outbox: createDynamoDbOutboxStore({ tableName, dynamoDb: dynamo() }),
+        }),
+    maxAttempts: env.maxAttempts,
     logger,
     metrics: options.metrics ?? powertoolsConsumerMetrics(),
     payloads: s3PayloadStore(options.s3 ?? new S3Client(s3ClientConfig())),

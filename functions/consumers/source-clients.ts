@@ -8,6 +8,8 @@ export interface CallOptions {
   /** ms epoch: stop retrying and throw the last error. */
   readonly deadline?: number;
   readonly signal?: AbortSignal;
+  /** `read` or `write`; decides retries and whether ctx.bitrix24 routes the call through the outbox. @default methodKind(method) */
+  readonly methodKind?: 'read' | 'write';
 }
 
 /** The part of the Bitrix24 client (functions/bitrix24) a handler uses. */

@@ -4,7 +4,10 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { ConsumerHandlers } from '../consumers/consumer-handler.js';
 import { createConsumerHandler } from '../consumers/consumer-handler.js';
+import { createDynamoDbAttemptCounter } from '../consumers/attempts.js';
 import { createDynamoDbRunOnce } from '../consumers/idempotency.js';
+import { createDynamoDbOutboxStore } from '../consumers/outbox.js';
+import { sqsRecordQueue } from '../consumers/record-queue.js';
 import type { ConsumerLogger } from '../consumers/observability.js';
 import type { ClientFactory } from '../consumers/source-clients.js';
 import { KNOWN_EVENT_TYPES, type RawBitrixEvent } from '../shared/event-types.js';
@@ -29,13 +32,23 @@ export interface LocalConsumerOptions {
   readonly logger: ConsumerLogger;
   /** Bitrix24 clients for ctx.bitrix24, per source id. @default ctx.bitrix24 throws on use */
   readonly clientFactory?: ClientFactory;
+  /** Failed attempts per event before the consumer dead-letters it. @default 5 */
+  readonly maxAttempts?: number;
 }
 
 export function createLocalConsumer(setup: ConsumerSetup, options: LocalConsumerOptions): SqsBatchHandler {
   const { s3 } = setup;
+  const tableName = setup.pipeline.idempotencyTableName;
+  const queueUrl = setup.pipeline.queueUrls[setup.route];
+  const deadLetterQueueUrl = setup.pipeline.deadLetterQueueUrls[setup.route];
   return createConsumerHandler({
     handlers: options.handlers,
-    runOnce: createDynamoDbRunOnce({ tableName: setup.pipeline.idempotencyTableName, dynamoDb: setup.dynamoDb }),
+    runOnce: createDynamoDbRunOnce({ tableName, dynamoDb: setup.dynamoDb }),
+    // As in Lambda: the consumer dead-letters and backs off itself; attempts and outbox records in the idempotency table.
+    ...(queueUrl === undefined || deadLetterQueueUrl === undefined ? {} : { queue: sqsRecordQueue({ sqs: setup.sqs, queueUrl, deadLetterQueueUrl }) }),
+    attempts: createDynamoDbAttemptCounter({ tableName, dynamoDb: setup.dynamoDb }),
+    outbox: createDynamoDbOutboxStore({ tableName, dynamoDb: setup.dynamoDb }),
+    ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
     payloads: {
       async getText(bucket, key) {
         const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));

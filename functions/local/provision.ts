@@ -11,21 +11,28 @@ import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import {
   CATCH_ALL_ROUTE,
-  DEFAULT_ROUTES,
+  DEFAULT_MAX_ATTEMPTS,
   IDEMPOTENCY_TABLE,
   QUEUE_SETTINGS,
   STATE_TABLE,
+  type Routing,
   deadLetterQueueName,
   idempotencyTableName,
+  maxReceiveCountFor,
   queueName,
   routeKeys,
+  routesFor,
   stateTableName,
 } from '../shared/topology.js';
 
 export interface ProvisionInput {
   readonly prefix: string;
-  /** Event type → route key. @default DEFAULT_ROUTES */
+  /** Event type → route key. @default routesFor(routing) */
   readonly routes?: Readonly<Record<string, string>>;
+  /** Used when `routes` is not given: `chat-ordered` provisions the one route "chat-events". @default per-type */
+  readonly routing?: Routing;
+  /** The consumers' failure budget; the queues' redrive backstop is maxReceiveCountFor(maxAttempts). @default 5 */
+  readonly maxAttempts?: number;
   readonly dynamoDb: DynamoDBClient;
   readonly sqs: SQSClient;
   /** S3 client for the claim-check bucket (fauxqs serves S3 on the same endpoint as SQS). */
@@ -88,7 +95,8 @@ async function createFifoQueue(sqs: SQSClient, name: string, attributes: Record<
 
 /** Creates (or reuses) every table and queue of a pipeline with the given prefix. */
 export async function provisionLocalPipeline(input: ProvisionInput): Promise<ProvisionedPipeline> {
-  const routes = input.routes ?? DEFAULT_ROUTES;
+  const routes = input.routes ?? routesFor(input.routing ?? 'per-type');
+  const maxReceiveCount = maxReceiveCountFor(input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
   const stateTable = stateTableName(input.prefix);
   const idempotencyTable = idempotencyTableName(input.prefix);
   await Promise.all([
@@ -107,7 +115,7 @@ export async function provisionLocalPipeline(input: ProvisionInput): Promise<Pro
       const dlqArn = dlqAttributes.Attributes?.QueueArn;
       if (dlqArn === undefined) throw new Error(`no ARN for ${deadLetterQueueName(input.prefix, route)}`);
       queueUrls[route] = await createFifoQueue(input.sqs, queueName(input.prefix, route), {
-        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: QUEUE_SETTINGS.maxReceiveCount }),
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount }),
       });
       deadLetterQueueUrls[route] = dlqUrl;
     }),

@@ -2,7 +2,7 @@
 // synth (lib/) and again at run time (the poller's input, the local runtime),
 // with messages that name the bad field and how to fix it.
 import { z } from 'zod';
-import { DEFAULT_ROUTES, ROUTE_KEY_PATTERN } from './topology.js';
+import { DEFAULT_MAX_ATTEMPTS, DEFAULT_ROUTES, ROUTE_KEY_PATTERN, ROUTINGS, routesFor } from './topology.js';
 import { ConfigError } from './errors.js';
 
 const ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,39}$/;
@@ -63,7 +63,13 @@ export const pipelineConfigSchema = z
     /** Prefix of every resource name. @default "b24" */
     prefix: z.string().regex(/^[a-z][a-z0-9-]{0,19}$/, 'lower-case letters, digits and dashes, ≤ 20').default('b24'),
     sources: z.array(sourceConfigSchema).min(1, 'add at least one source'),
-    /** Event type → route key. Unlisted types go to the catch-all queue. @default DEFAULT_ROUTES */
+    /**
+     * `per-type`: a FIFO queue per event type (`routes`); `chat-ordered`: all known types through one FIFO queue
+     * (route "chat-events", a message group per chat) so a chat's events are handled in order across types
+     * (docs/delivery.md). @default per-type
+     */
+    routing: z.enum(ROUTINGS as ['per-type', 'chat-ordered']).default('per-type'),
+    /** Event type → route key (per-type routing only). Unlisted types go to the catch-all queue. @default DEFAULT_ROUTES */
     routes: z
       .record(z.string().regex(/^[A-Z0-9_]+$/, 'event types are upper-case, e.g. ONIMV2MESSAGEADD'), z.string().regex(ROUTE_KEY_PATTERN, 'route keys are lower-case letters, digits and dashes'))
       .default({ ...DEFAULT_ROUTES }),
@@ -79,8 +85,13 @@ export const pipelineConfigSchema = z
         batchSize: z.number().int().min(1).max(10).default(10),
         /** Concurrent consumer invocations per route, 2–1000. @default 5 */
         maxConcurrency: z.number().int().min(2).max(1000).default(5),
+        /**
+         * Failed attempts of one event before its consumer moves it to the route's DLQ, 1–100 (the queue's
+         * maxReceiveCount is maxReceiveCountFor(maxAttempts), a backstop). @default 5
+         */
+        maxAttempts: z.number().int().min(1).max(100).default(DEFAULT_MAX_ATTEMPTS),
       })
-      .default({ batchSize: 10, maxConcurrency: 5 }),
+      .default({ batchSize: 10, maxConcurrency: 5, maxAttempts: DEFAULT_MAX_ATTEMPTS }),
   })
   .superRefine((config, ctx) => {
     const seen = new Set<string>();
@@ -90,7 +101,12 @@ export const pipelineConfigSchema = z
       }
       seen.add(source.id);
     });
-  });
+    if (config.routing === 'chat-ordered' && JSON.stringify(config.routes) !== JSON.stringify(DEFAULT_ROUTES)) {
+      ctx.addIssue({ code: 'custom', path: ['routes'], message: 'routes apply to routing "per-type" only: "chat-ordered" sends every type to the route "chat-events"; remove routes or use per-type' });
+    }
+  })
+  // chat-ordered: every known type goes to the one route, so everything that reads `routes` (lib/, the local rig) follows.
+  .transform((config) => (config.routing === 'chat-ordered' ? { ...config, routes: { ...routesFor('chat-ordered') } } : config));
 
 export type SourceConfig = z.output<typeof sourceConfigSchema>;
 export type SourceConfigInput = z.input<typeof sourceConfigSchema>;

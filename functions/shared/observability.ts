@@ -38,7 +38,18 @@ export const CONSUMER_METRICS = {
   duplicatesSkipped: 'DuplicatesSkipped',
   handlerFailures: 'HandlerFailures',
   poisonMessages: 'PoisonMessages',
+  /** A known event type whose data failed its schema (dead-lettered at once). Alarmed (lib/). */
+  schemaMismatch: 'SchemaMismatch',
+  /** Records the consumer moved to the route's DLQ itself (poison, attempts exhausted, write outcome unknown). */
+  deadLettered: 'DeadLettered',
+  /** A Bitrix24 write whose outcome is unknown (sent, answer lost): not repeated, its record dead-lettered. Alarmed (lib/). */
+  writeOutcomeUnknown: 'WriteOutcomeUnknown',
+  /** Bitrix24 writes answered from the outbox on a re-run instead of being sent again. */
+  outboxReplays: 'OutboxReplays',
 } as const;
+
+/** Powertools service name of the consumers: the `service` dimension of their metrics. */
+export const CONSUMER_SERVICE_NAME = 'b24-consumer';
 
 /** Environment variables the Lambdas read (set by lib/, by the local runtime and by tests). */
 export const ENV = {
@@ -54,4 +65,10 @@ export const ENV = {
   route: 'ROUTE',
   /** Consumer: JSON array of the sources (id, kind, portal, auth, secretName, botId) for ctx.bitrix24. */
   sources: 'SOURCES',
+  /** Consumer: its route's queue URL (ChangeMessageVisibility for retry backoff). */
+  queueUrl: 'QUEUE_URL',
+  /** Consumer: its route's DLQ URL (the consumer dead-letters records itself). */
+  deadLetterQueueUrl: 'DEAD_LETTER_QUEUE_URL',
+  /** Consumer: failed attempts per event before the consumer dead-letters it (config consumer.maxAttempts). */
+  maxAttempts: 'MAX_ATTEMPTS',
 } as const;

@@ -2,6 +2,7 @@
 // endpoints to every test file through vitest's provide/inject.
 import type { TestProject } from 'vitest/node';
 import { startLocalAws, type LocalAws } from '../../functions/local/aws-emulators.js';
+import { applyFauxqsFifoBatching } from './fauxqs-fifo-batching.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -13,6 +14,8 @@ declare module 'vitest' {
 let rig: LocalAws | undefined;
 
 export async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // fauxqs hands out one message per FIFO group per receive; real SQS up to 10 of one group.
+  await applyFauxqsFifoBatching();
   rig = await startLocalAws();
   project.provide('dynamoDbEndpoint', rig.dynamoDbEndpoint);
   project.provide('sqsEndpoint', rig.sqsEndpoint);
