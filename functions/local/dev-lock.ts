@@ -68,7 +68,7 @@ export async function acquireDevLock(path: string, ownerId: string, alive: (pid:
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     const holder = await readLock(path);
-    if (holder !== undefined && holder.host === mine.host && holder.pid !== mine.pid && alive(holder.pid)) {
+    if (holder !== undefined && holder.host === mine.host && (holder.pid === mine.pid || alive(holder.pid))) {
       throw new DevWorkspaceLockedError(path, holder);
     }
     if (holder !== undefined && holder.host !== mine.host) {
