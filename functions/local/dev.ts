@@ -373,7 +373,7 @@ export async function runDev(options: DevOptions): Promise<number> {
       live.add('error', `fatal: ${error.code} — stopping dev mode`);
       onFatal();
     },
-    transient: (error) => live.add('portal', `${error.message} (transient: dev mode keeps retrying)`),
+    transient: (error) => live.add('portal', `${error.code} (transient; dev mode keeps retrying): ${error.message}`),
   });
   const handlerClient = showCalls(client, live);
   const startedAt = Date.now();

@@ -44,7 +44,7 @@ export class LiveLog {
 
   add(kind: LiveKind, text: string): void {
     this.total += 1;
-    const line = text.replace(/\s+/g, ' ').trim().slice(0, 300);
+    const line = text.replace(/\s+/g, ' ').trim().slice(0, 400);
     const last = this.entries.at(-1);
     if (last !== undefined && last.kind === kind && last.text === line) {
       last.count += 1;

@@ -83,14 +83,14 @@ describe('dev mode: fatal vs transient portal errors', () => {
     try {
       const { run, controller, output } = startRun({ B24_WEBHOOK_URL: sim.createWebhook(user.id), B24_SOURCE_ID: 'html' });
 
-      const shown = await waitFor(() => /HTML error page.*transient/.test(output()), 15_000);
+      const shown = await waitFor(() => /transient.*HTML error page/.test(output()), 15_000);
       const stillRunning = await Promise.race([run.then(() => false, () => false), new Promise<boolean>((r) => setTimeout(() => r(true), 100))]);
       controller.abort();
       await run;
 
       expect(shown, output()).toBe(true);
       expect(stillRunning).toBe(true);
-      expect(output()).toMatch(/\[portal\] +im\.v2\.Event\.get failed with HTTP_502 .*HTML error page.*\(transient: dev mode keeps retrying\)/);
+      expect(output()).toMatch(/\[portal\] +HTTP_502 \(transient; dev mode keeps retrying\): im\.v2\.Event\.get failed with HTTP_502 .*HTML error page/);
     } finally {
       sim.faults.clear();
     }
