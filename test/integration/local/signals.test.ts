@@ -112,6 +112,7 @@ describe('Ctrl-C to the process group', () => {
     const handled = new Set(await handledIds(outPath));
     const confirmed = confirmedAtPortal(userId);
     const unhandled = confirmed.filter((id) => !handled.has(id));
+    console.info(`dev Ctrl-C: confirmed at the portal ${confirmed.length}, handled ${handled.size}, unhandled ${unhandled.length}, exit ${JSON.stringify(exit)}`);
     expect({ confirmed: confirmed.length, unhandled: unhandled.length }).toEqual({ confirmed: confirmed.length, unhandled: 0 });
     expect(run.output()).toMatch(/Stopped: \d+ polled, \d+ published, \d+ handled/);
     expect(run.output()).not.toContain('IdempotencyPersistenceLayerError');
@@ -183,6 +184,7 @@ describe('dev mode survives kill -9', () => {
     const handled = new Set(ids);
     const confirmed = confirmedAtPortal(userId);
     const twice = ids.length - handled.size;
+    console.info(`kill -9 + restart: confirmed ${confirmed.length}, handled ${handled.size}, unhandled ${confirmed.filter((id) => !handled.has(id)).length}, handled twice ${twice}`);
     expect(confirmed.filter((id) => !handled.has(id))).toEqual([]);
     // kill -9 between a handler's return and its idempotency record being saved re-runs that
     // event after the restart: at most the handlers in flight at the kill (3 per route here),
