@@ -2,8 +2,7 @@
 // own handlers. See docs/local.md.
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { startLocalAws } from '../functions/local/aws-emulators.js';
-import { runDev } from '../functions/local/dev.js';
+import { openDevWorkspace, runDev } from '../functions/local/dev.js';
 import { hideSqliteExperimentalWarning } from '../functions/local/quiet-warnings.js';
 import { currentSignalListeners, takeOverSignals } from '../functions/local/signals.js';
 import { DEFAULT_LOCAL_STATE_PATH } from '../functions/local/state-file.js';
@@ -21,7 +20,14 @@ Portal credentials (environment or .env; never printed):
 --handlers  module exporting \`handlers\` (or default): { ONIMV2MESSAGEADD: async (event, ctx) => …, '*': … }
             (default: print one line per event)
 --out       append every handled event to this JSON-lines file
-Ctrl-C: stop polling, publish and commit what was fetched, release the lease, drain, exit.`;
+B24_IDLE_SECONDS=5-30: seconds between idle polls (Bitrix24 recommends 5–30)
+
+The workspace .b24-pipeline/dev/ (in the directory you run this from) keeps the
+queues and idempotency records on disk: after a crash, run again to resume.
+Ctrl-C (or kill -TERM): stop polling, publish and commit what was fetched, release
+the lease, let the handlers finish what is queued, exit 0 (1 if something was left
+queued, 2 on a set-up or fatal portal error). A second Ctrl-C quits at once; what
+is queued stays in the workspace.`;
 
 async function main(): Promise<number> {
   hideSqliteExperimentalWarning();
@@ -45,16 +51,24 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  // npm runs scripts in the package root; INIT_CWD is where the user typed the command.
+  const cwd = process.env.INIT_CWD ?? process.cwd();
   const keep = currentSignalListeners();
   process.stdout.write('Starting DynamoDB Local and the SQS emulator…\n');
-  const aws = await startLocalAws();
-  const takeover = takeOverSignals({ keep, onFirst: () => process.stdout.write('\nStopping: committing, releasing the lease, draining… (Ctrl-C again to quit at once)\n') });
+  const workspace = await openDevWorkspace(cwd);
+  const takeover = takeOverSignals({
+    keep,
+    onFirst: () => process.stdout.write('\nStopping: committing, releasing the lease, letting the handlers finish what is queued… (Ctrl-C again to quit at once)\n'),
+  });
   try {
     return await runDev({
       env: process.env,
-      cwd: process.cwd(),
+      cwd,
       signal: takeover.signal,
-      endpoints: aws,
+      endpoints: workspace,
+      ownerId: workspace.ownerId,
+      ...(workspace.staleOwnerId === undefined ? {} : { staleOwnerId: workspace.staleOwnerId }),
+      persistedIn: workspace.dir,
       tty: process.stdout.isTTY && values['no-tty'] !== true,
       statePath: resolve(process.cwd(), DEFAULT_LOCAL_STATE_PATH),
       ...(values.handlers === undefined ? {} : { handlersPath: values.handlers }),
@@ -62,7 +76,7 @@ async function main(): Promise<number> {
       ...(values['source-id'] === undefined ? {} : { sourceId: values['source-id'] }),
     });
   } finally {
-    await aws.stop();
+    await workspace.stop();
     takeover.restore();
   }
 }

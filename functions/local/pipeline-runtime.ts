@@ -29,6 +29,7 @@ import {
   createLocalSqsClient,
   startLocalAws,
 } from './aws-emulators.js';
+import { readSourceState } from '../cli/source-state.js';
 import { FlowStats, eventDateMs } from './flow-stats.js';
 import { startSqsEventSource } from './lambda-sqs-event-source.js';
 import { type SqsBatchHandler, observeBitrix24Client, observeConsumerHandler, observeSqsPublishes } from './observers.js';
@@ -83,6 +84,13 @@ export interface PipelineRuntimeOptions {
   readonly onPollerLog?: (level: 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
   /** Poller loop timings. @default LOCAL_POLLER_TUNING */
   readonly pollerTuning?: Partial<PollerTuning>;
+  /**
+   * Runs after the tables and queues exist and before the first poller run
+   * (dev mode: release the lease a killed previous run left behind).
+   */
+  readonly beforePolling?: (setup: { readonly pipeline: ProvisionedPipeline; readonly dynamoDb: DynamoDBClient }) => Promise<void>;
+  /** Receives every poller run's report (dev mode tells fatal errors from transient ones). */
+  readonly onPollReport?: (sourceId: string, report: PollReport) => void;
 }
 
 /**
@@ -116,6 +124,20 @@ export interface QueueDepths {
   readonly deadLettered: number;
 }
 
+/** What stop() found, read before the clients are closed: the facts a final line may claim. */
+export interface StopReport {
+  /** Every route queue was empty (nothing waiting, nothing in flight) when the consumers stopped. */
+  readonly drained: boolean;
+  /** Queue depths when the consumers stopped; undefined when they could not be read. */
+  readonly depths?: QueueDepths;
+  readonly sources: ReadonlyArray<{
+    readonly sourceId: string;
+    readonly committedOffset?: number;
+    /** No lease of this runtime is left on the source's state item. */
+    readonly leaseReleased: boolean;
+  }>;
+}
+
 export interface PipelineRuntime {
   readonly endpoints: LocalAwsEndpoints;
   readonly pipeline: ProvisionedPipeline;
@@ -130,8 +152,11 @@ export interface PipelineRuntime {
    * passes. Returns whether the pipeline drained.
    */
   waitForDrain(options: { timeoutMs: number; until?: () => boolean }): Promise<boolean>;
-  /** Stops pollers (commit + lease release), drains consumers (bounded), stops the emulators it started. Idempotent. */
-  stop(options?: { drainTimeoutMs?: number }): Promise<void>;
+  /**
+   * Stops pollers (commit + lease release), drains consumers (bounded), then
+   * stops the consumers and only then the emulators it started. Idempotent.
+   */
+  stop(options?: { drainTimeoutMs?: number }): Promise<StopReport>;
 }
 
 const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -227,6 +252,7 @@ export async function startPipelineRuntime(options: PipelineRuntimeOptions): Pro
         consumerStops.push(() => source.stop());
       }
     }
+    await options.beforePolling?.({ pipeline, dynamoDb });
   } catch (error) {
     await Promise.allSettled(consumerStops.map((stop) => stop()));
     destroyClients();
@@ -278,6 +304,7 @@ export async function startPipelineRuntime(options: PipelineRuntimeOptions): Pro
         try {
           const report = await pollSource(deps, source, { deadline: runStart + runMs, ownerId: `${ownerId}-${source.id}`, mode: source.mode });
           entry.lastReport = report;
+          options.onPollReport?.(source.id, report);
           if (report.stoppedBecause === 'fatal-error') {
             entry.lastError = report.errorCode ?? 'fatal-error';
             onError(`poller ${source.id}`, new Error(`run stopped: ${entry.lastError}`));
@@ -332,20 +359,49 @@ export async function startPipelineRuntime(options: PipelineRuntimeOptions): Pro
     }
   };
 
-  let stopping: Promise<void> | undefined;
-  const stop = (stopOptions: { drainTimeoutMs?: number } = {}): Promise<void> => {
+  const leaseFacts = async (): Promise<StopReport['sources']> =>
+    await Promise.all(
+      options.sources.map(async ({ source }) => {
+        try {
+          const state = await readSourceState(dynamoDb, pipeline.stateTableName, source.id, Date.now());
+          return {
+            sourceId: source.id,
+            ...(state.committedOffset === undefined ? {} : { committedOffset: state.committedOffset }),
+            leaseReleased: state.lease === undefined || state.lease.holder !== `${ownerId}-${source.id}`,
+          };
+        } catch {
+          return { sourceId: source.id, leaseReleased: false };
+        }
+      }),
+    );
+
+  let stopping: Promise<StopReport> | undefined;
+  const stop = (stopOptions: { drainTimeoutMs?: number } = {}): Promise<StopReport> => {
     stopping ??= (async () => {
       stopSignal.set();
       await Promise.allSettled(loops);
+      let depths: QueueDepths | undefined;
       try {
         await waitForDrain({ timeoutMs: stopOptions.drainTimeoutMs ?? 10_000 });
       } catch (error) {
         onError('drain', error);
       }
+      // Consumers stop only after the drain, and the emulators only after the consumers.
       await Promise.allSettled(consumerStops.map((stopConsumer) => stopConsumer()));
+      try {
+        depths = await queueDepths();
+      } catch (error) {
+        onError('drain', error);
+      }
+      const sources = await leaseFacts();
       await Promise.allSettled(options.sources.map((s) => s.client.close()));
       destroyClients();
       await started?.stop();
+      return {
+        drained: depths !== undefined && depths.visible === 0 && depths.inFlight === 0,
+        ...(depths === undefined ? {} : { depths }),
+        sources,
+      };
     })();
     return stopping;
   };

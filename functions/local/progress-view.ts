@@ -27,6 +27,8 @@ export interface ProgressFrame {
   readonly faultsInjected?: number;
   /** A line about what the run is doing now, e.g. "draining". */
   readonly phase?: string;
+  /** The live log's last lines (handler logs, errors, replies), drawn under the table on a terminal. */
+  readonly recent?: readonly string[];
 }
 
 export function formatMs(ms: number | undefined): string {
@@ -86,6 +88,7 @@ export function renderFrame(frame: ProgressFrame): string[] {
   );
   for (const source of frame.sources) lines.push(sourceText(source));
   lines.push(queueText(frame));
+  if (frame.recent !== undefined && frame.recent.length > 0) lines.push('── live ──', ...frame.recent);
   return lines;
 }
 

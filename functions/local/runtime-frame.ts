@@ -10,6 +10,7 @@ export interface FrameExtras {
   readonly phase?: string;
   readonly generated?: number;
   readonly faultsInjected?: number;
+  readonly recent?: readonly string[];
 }
 
 export async function buildRuntimeFrame(runtime: PipelineRuntime, extras: FrameExtras): Promise<ProgressFrame> {
@@ -39,5 +40,6 @@ export async function buildRuntimeFrame(runtime: PipelineRuntime, extras: FrameE
     ...(extras.phase === undefined ? {} : { phase: extras.phase }),
     ...(extras.generated === undefined ? {} : { generated: extras.generated }),
     ...(extras.faultsInjected === undefined ? {} : { faultsInjected: extras.faultsInjected }),
+    ...(extras.recent === undefined ? {} : { recent: extras.recent }),
   };
 }
