@@ -5,7 +5,6 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -15,20 +14,8 @@ import { QUEUE_SETTINGS, deadLetterQueueName, idempotencyTableName, queueName, s
 import { createPipelineApp } from '../../lib/app.js';
 import { DEFAULT_CONSUMER_ENTRY, HANDLER_EXPORT, POLLER_ENTRY } from '../../lib/b24-event-pipeline.js';
 import type { B24EventPipelineStack } from '../../lib/b24-event-pipeline-stack.js';
+import { PREFIX, fixtureAppOptions } from './fixtures/stack-fixture.js';
 
-const PREFIX = 'itest';
-const CUSTOM_CONSUMER = resolve('test/infrastructure/fixtures/custom-consumer.ts');
-const pipeline = {
-  prefix: PREFIX,
-  sources: [
-    { id: 'support', kind: 'user', portal: 'example.bitrix24.com', auth: 'webhook' },
-    { id: 'helpdesk-bot', kind: 'bot', portal: 'example.bitrix24.com', auth: 'oauth', botId: 7, mode: 'per-schedule' },
-    { id: 'paused', kind: 'user', portal: 'other.bitrix24.com', auth: 'webhook', enabled: false, secretName: 'custom/paused' },
-  ],
-  staleAfterMinutes: 20,
-  alarmEmail: 'ops@example.com',
-  consumer: { batchSize: 5, maxConcurrency: 3 },
-};
 const USER_ROUTES = ['join-chat', 'message-add', 'message-delete', 'message-update', 'reaction-change'];
 const BOT_ROUTES = ['bot-command-add', 'bot-context-get', 'bot-delete', 'bot-join-chat', 'bot-message-add', 'bot-message-delete', 'bot-message-update', 'bot-reaction-change'];
 const ALL_ROUTES = [...USER_ROUTES, ...BOT_ROUTES, 'unknown'];
@@ -61,11 +48,7 @@ const asList = <T,>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
 
 beforeAll(() => {
   const started = performance.now();
-  const built = createPipelineApp({
-    // CDK's own CloudFormation schema validation costs ~20 s here; `cdk synth` runs it.
-    appProps: { context: { pipeline }, builtinCloudFormationValidation: false },
-    pipeline: { consumers: { 'message-add': { entry: CUSTOM_CONSUMER, handler: 'onMessage', timeout: Duration.minutes(2) } } },
-  });
+  const built = createPipelineApp(fixtureAppOptions());
   stack = built.stack;
   // Runs the cdk-nag plugin too: synth throws on any unacknowledged finding.
   assembly = built.app.synth();
