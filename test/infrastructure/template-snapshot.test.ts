@@ -11,6 +11,13 @@ import { afterAll, expect, it } from 'vitest';
 import { createPipelineApp } from '../../lib/app.js';
 import { fixtureAppOptions } from './fixtures/stack-fixture.js';
 
+/** JSON with object keys sorted: resources listed in another order are the same template to CloudFormation. */
+function stableJson(value: unknown): string {
+  const sorted = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(sorted) : v !== null && typeof v === 'object' ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, x]) => [k, sorted(x)])) : v;
+  return `${JSON.stringify(sorted(value), null, 2)}\n`;
+}
+
 let directory: string | undefined;
 afterAll(() => {
   if (directory !== undefined) rmSync(directory, { recursive: true, force: true });
@@ -26,5 +33,5 @@ it('synthesizes the fixture stack to the committed template', async () => {
   const assembly = app.synth();
   directory = assembly.directory;
   const template = assembly.getStackArtifact(stack.artifactId).template as unknown;
-  await expect(maskMachineSpecifics(`${JSON.stringify(template, null, 2)}\n`)).toMatchFileSnapshot('./__snapshots__/fixture-stack.template.json');
+  await expect(maskMachineSpecifics(stableJson(template))).toMatchFileSnapshot('./__snapshots__/fixture-stack.template.json');
 }, 120_000);
