@@ -1,7 +1,9 @@
 // The whole synthesized template of the test fixture, as a file snapshot:
 // a refactoring of lib/ that should change no resource (the construct split
-// into parts, a renamed helper) must leave it byte for byte the same, logical
-// ids included (a changed logical id replaces the resource on deploy). A
+// into parts, a renamed helper) must leave it the same, logical ids included
+// (a changed logical id replaces the resource on deploy). Object keys are
+// sorted: the order in which resources are created means nothing to
+// CloudFormation. A
 // change that is meant to alter the template updates the snapshot in its own
 // commit (`npx vitest run test/infrastructure/template-snapshot.test.ts -u`).
 // Bundling is skipped and asset hashes are masked, so changes to the Lambda
