@@ -3,9 +3,8 @@
 // into parts, a renamed helper) must leave it the same, logical ids included
 // (a changed logical id replaces the resource on deploy). Object keys are
 // sorted: the order in which resources are created means nothing to
-// CloudFormation. A
-// change that is meant to alter the template updates the snapshot in its own
-// commit (`npx vitest run test/infrastructure/template-snapshot.test.ts -u`).
+// CloudFormation. A change that is meant to alter the template updates the
+// snapshot in its own commit (`npx vitest run test/infrastructure/template-snapshot.test.ts -u`).
 // Bundling is skipped and asset hashes are masked, so changes to the Lambda
 // code do not show here; pipeline-stack.test.ts checks the bundles.
 import { rmSync } from 'node:fs';
