@@ -5,7 +5,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ROUTES, queueName } from '../../functions/shared/topology.js';
 import { B24EventPipeline, type B24EventPipelineProps } from '../../lib/b24-event-pipeline.js';
@@ -128,6 +130,30 @@ describe('B24EventPipeline props', () => {
     const error = captureError(() => build({ config: { sources: [{ ...userSource, id: 'Bad Id' }] } }));
     expect(error).toBeInstanceOf(PipelineConfigurationError);
     expect(error.message).toContain('sources[0].id');
+  });
+
+  it('uses your own tables and topic instead of creating them, and rejects an alarm e-mail for your topic', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
+    const stack = new Stack(app, 'BringYourOwn');
+    const stateTable = dynamodb.Table.fromTableName(stack, 'KeptState', 'kept-state');
+    const idempotencyTable = dynamodb.Table.fromTableName(stack, 'KeptIdempotency', 'kept-idempotency');
+    const alarmTopic = sns.Topic.fromTopicArn(stack, 'OpsTopic', 'arn:aws:sns:eu-central-1:111122223333:ops');
+    const pipeline = new B24EventPipeline(stack, 'Pipeline', { config: { prefix: 'own', sources: [userSource] }, stateTable, idempotencyTable, alarmTopic });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::DynamoDB::Table', 0);
+    template.resourceCountIs('AWS::SNS::Topic', 0);
+    expect(pipeline.stateTable.tableName).toBe('kept-state');
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ STATE_TABLE_NAME: 'kept-state', POWERTOOLS_SERVICE_NAME: 'b24-poller' }) } });
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ IDEMPOTENCY_TABLE_NAME: 'kept-idempotency' }) } });
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as { Properties: { AlarmActions: unknown[] } }[];
+    expect(alarms.length).toBeGreaterThan(0);
+    expect(alarms.every((a) => JSON.stringify(a.Properties.AlarmActions) === JSON.stringify(['arn:aws:sns:eu-central-1:111122223333:ops']))).toBe(true);
+
+    const withEmail = captureError(() =>
+      new B24EventPipeline(new Stack(new App()), 'Pipeline', { config: { sources: [userSource], alarmEmail: 'ops@example.com' }, alarmTopic }),
+    );
+    expect(withEmail).toBeInstanceOf(InvalidPipelinePropsError);
+    expect(withEmail.message).toMatch(/alarmTopic and config alarmEmail both given.*Remove alarmEmail/);
   });
 
   it('deploys queues only for the routes the sources can produce', () => {
