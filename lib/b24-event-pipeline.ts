@@ -21,8 +21,8 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { type PipelineConfig, type PipelineConfigInput, type SourceConfig, parsePipelineConfig, secretNameOf } from '../functions/shared/config.js';
 import { ConfigError } from '../functions/shared/errors.js';
-import { QUEUE_SETTINGS } from '../functions/shared/topology.js';
-import { deployedRoutes } from './deployed-routes.js';
+import * as topology from '../functions/shared/topology.js';
+import { deployedRoutes, sourcesOfRoute } from './deployed-routes.js';
 import { InvalidPipelinePropsError, PipelineConfigurationError } from './errors.js';
 import { ClaimCheckBucket } from './parts/claim-check-bucket.js';
 import { PipelineEncryptionKey } from './parts/encryption-key.js';
@@ -84,7 +84,7 @@ export interface B24EventPipelineProps {
   readonly pollerReservedConcurrency?: number | false;
   /** Poller memory in MB. @default 256 */
   readonly pollerMemorySize?: number;
-  /** Consumer timeout; each queue's visibility timeout is 6 × the timeout of its consumer. @default QUEUE_SETTINGS.visibilityTimeoutSeconds / 6 (1 min) */
+  /** Consumer timeout; each queue's visibility timeout is 6 × the timeout of its consumer. @default topology.QUEUE_SETTINGS.visibilityTimeoutSeconds / 6 (1 min) */
   readonly consumerTimeout?: Duration;
   /** Consumer memory in MB. @default 256 */
   readonly consumerMemorySize?: number;
@@ -214,7 +214,7 @@ export class B24EventPipeline extends Construct {
     });
     const claimCheckBucket = new ClaimCheckBucket(this, 'ClaimCheckBucket', { encryptionKey: key, removalPolicy });
     const consumerTimeoutSeconds = new Map([...resolved.consumers].map(([route, spec]) => [route, spec.timeoutSeconds]));
-    const routeQueues = new RouteQueues(this, 'RouteQueues', { prefix, consumerTimeoutSeconds, encryptionKey: key, removalPolicy });
+    const routeQueues = new RouteQueues(this, 'RouteQueues', { prefix, consumerTimeoutSeconds, encryptionKey: key, removalPolicy, maxReceiveCount: resolved.maxReceiveCount });
     const sourceSecrets = new SourceSecrets(this, 'SourceSecrets', { prefix, sources: config.sources, mode: props.secrets ?? 'create', encryptionKey: key, removalPolicy });
     const pollerFleet = new PollerFleet(this, 'PollerFleet', {
       prefix,
@@ -238,7 +238,10 @@ export class B24EventPipeline extends Construct {
       prefix,
       consumers: resolved.consumers,
       queues: routeQueues.queues,
-      sourcesJson: JSON.stringify(config.sources.map((s) => publicSourceView(prefix, s))),
+      deadLetterQueues: routeQueues.deadLetterQueues,
+      routeSources: new Map(routeKeys.map((route) => [route, sourcesOfRoute(route, routes, config.sources)])),
+      describeSource: (source) => publicSourceView(prefix, source),
+      maxAttempts: resolved.maxAttempts,
       stateTable: stateTables.stateTable,
       idempotencyTable: stateTables.idempotencyTable,
       payloadBucket: claimCheckBucket.bucket,
@@ -251,6 +254,8 @@ export class B24EventPipeline extends Construct {
     const alarms = new PipelineAlarms(this, 'PipelineAlarms', {
       prefix,
       enabledSources,
+      sources: config.sources,
+      maxReceiveCount: resolved.maxReceiveCount,
       staleAfterMinutes: config.staleAfterMinutes,
       ...(props.oldestMessageAgeAlarm === undefined ? {} : { oldestMessageAge: props.oldestMessageAgeAlarm }),
       queues: routeQueues.queues,
@@ -268,6 +273,7 @@ export class B24EventPipeline extends Construct {
         : new PipelineDashboard(this, 'PipelineDashboard', {
             prefix,
             enabledSources,
+            sources: config.sources,
             alarms: alarms.alarms,
             queues: routeQueues.queues,
             deadLetterQueues: routeQueues.deadLetterQueues,
@@ -310,7 +316,22 @@ export class B24EventPipeline extends Construct {
   }
 }
 
+/** The consumers' attempts before they dead-letter an event (config consumer.maxAttempts). */
+const DEFAULT_MAX_ATTEMPTS = 5;
+
+/**
+ * The queue's redrive maxReceiveCount for maxAttempts: topology.maxReceiveCountFor
+ * (a backstop well above the consumer's own dead-lettering), read defensively
+ * while the delivery change that adds it is not merged; topology.QUEUE_SETTINGS.maxReceiveCount otherwise.
+ */
+function redriveMaxReceiveCount(maxAttempts: number): number {
+  const forAttempts = (topology as { maxReceiveCountFor?: (attempts: number) => number }).maxReceiveCountFor;
+  return forAttempts === undefined ? topology.QUEUE_SETTINGS.maxReceiveCount : forAttempts(maxAttempts);
+}
+
 interface ResolvedProps {
+  readonly maxAttempts: number;
+  readonly maxReceiveCount: number;
   readonly pollerTimeoutSeconds: number;
   readonly pollerMemorySize: number;
   readonly pollerReservedConcurrency: number | false;
@@ -333,7 +354,7 @@ function resolveProps(props: B24EventPipelineProps, config: PipelineConfig, rout
   const defaultConsumerTimeoutSeconds = requireSeconds(
     'consumerTimeout',
     props.consumerTimeout,
-    Math.floor(QUEUE_SETTINGS.visibilityTimeoutSeconds / VISIBILITY_TIMEOUT_FACTOR),
+    Math.floor(topology.QUEUE_SETTINGS.visibilityTimeoutSeconds / VISIBILITY_TIMEOUT_FACTOR),
     1,
     MAX_LAMBDA_TIMEOUT_SECONDS,
   );
@@ -361,7 +382,10 @@ function resolveProps(props: B24EventPipelineProps, config: PipelineConfig, rout
       ...(override === undefined ? {} : { describedAs: override.entry }),
     });
   }
+  const maxAttempts = (config.consumer as { maxAttempts?: number }).maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   return {
+    maxAttempts,
+    maxReceiveCount: redriveMaxReceiveCount(maxAttempts),
     pollerTimeoutSeconds,
     pollerMemorySize: requireMemory('pollerMemorySize', props.pollerMemorySize, 256),
     pollerReservedConcurrency: reserved,

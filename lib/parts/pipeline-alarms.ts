@@ -13,13 +13,15 @@ import { Construct } from 'constructs';
 import type { SourceConfig } from '../../functions/shared/config.js';
 import { POLLER_METRICS } from '../../functions/shared/observability.js';
 import { QUEUE_SETTINGS, deadLetterQueueName } from '../../functions/shared/topology.js';
-import { pollerMetric } from './pipeline-metrics.js';
+import { CONTRACT_METRICS, consumerMetric, pollerMetric } from './pipeline-metrics.js';
 
 export interface PipelineAlarmsProps {
   /** Resource name prefix: alarms are named `<prefix>-…`. */
   readonly prefix: string;
-  /** Sources that get per-source alarms. */
+  /** Sources that get the poller's per-source alarms. */
   readonly enabledSources: readonly SourceConfig[];
+  /** Sources that get the consumers' per-source alarms (every source: a disabled one's events may still be in the queues). */
+  readonly sources: readonly SourceConfig[];
   /** Minutes without a successful poll before a source's staleness alarm fires. */
   readonly staleAfterMinutes: number;
   /** Alarm when the oldest message of a route queue is older than this. @default 15 minutes */
@@ -29,6 +31,8 @@ export interface PipelineAlarmsProps {
   readonly schedulerDeadLetterQueue: sqs.IQueue;
   readonly poller: lambda.IFunction;
   readonly consumers: ReadonlyMap<string, lambda.IFunction>;
+  /** The queues' redrive maxReceiveCount (in the DLQ alarm's text). @default QUEUE_SETTINGS.maxReceiveCount */
+  readonly maxReceiveCount?: number;
   /** Your own topic for alarm and OK notifications. @default a new KMS-encrypted, TLS-only topic */
   readonly existingTopic?: sns.ITopic;
   /** Key of a created topic. */
@@ -62,11 +66,12 @@ export class PipelineAlarms extends Construct {
     };
     const fiveMinutes = Duration.minutes(5);
     const oldestMessageAge = props.oldestMessageAge ?? Duration.minutes(15);
+    const maxReceiveCount = props.maxReceiveCount ?? QUEUE_SETTINGS.maxReceiveCount;
 
     for (const [route, dlq] of props.deadLetterQueues) {
       add(`Alarm-DlqNotEmpty-${route}`, {
         alarmName: `${prefix}-dlq-not-empty-${route}`,
-        alarmDescription: `Messages of route "${route}" failed ${QUEUE_SETTINGS.maxReceiveCount} times and sit in ${deadLetterQueueName(prefix, route)}. Fix the consumer, then redrive (README: alarms).`,
+        alarmDescription: `Messages of route "${route}" sit in ${deadLetterQueueName(prefix, route)}: the consumer moved them there (poison, schema mismatch, attempts exhausted or write outcome unknown; the b24-dead-letter-reason attribute says which) or SQS did after ${maxReceiveCount} receives. Fix the cause, then redrive (docs/deploy.md: alarms).`,
         metric: dlq.metricApproximateNumberOfMessagesVisible({ period: fiveMinutes, statistic: cloudwatch.Stats.MAXIMUM }),
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -153,6 +158,35 @@ export class PipelineAlarms extends Construct {
         alarmDescription: `Pollers of source "${source.id}" keep colliding on its lease: two stacks/local runtimes poll the same source, or the poller timeout exceeds the schedule period.`,
         metric: pollerMetric(POLLER_METRICS.leaseConflicts, source.id, { period: Duration.minutes(15) }),
         threshold: 3,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      add(`Alarm-EventsQuarantined-${source.id}`, {
+        alarmName: `${prefix}-events-quarantined-${source.id}`,
+        alarmDescription: `The poller quarantined invalid events of source "${source.id}" (kept raw with the reason in the state table, committed past, never published). List them with the CLI and decide what to do with each.`,
+        metric: pollerMetric(CONTRACT_METRICS.eventsQuarantined, source.id),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    }
+    for (const source of props.sources) {
+      add(`Alarm-SchemaMismatch-${source.id}`, {
+        alarmName: `${prefix}-schema-mismatch-${source.id}`,
+        alarmDescription: `A consumer received an event of source "${source.id}" whose data does not match its type's schema and dead-lettered it: Bitrix24 changed a field, or the schema is wrong. Read the DLQ message, fix the schema, redrive.`,
+        metric: consumerMetric(CONTRACT_METRICS.schemaMismatch, source.id),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      add(`Alarm-WriteOutcomeUnknown-${source.id}`, {
+        alarmName: `${prefix}-write-outcome-unknown-${source.id}`,
+        alarmDescription: `A consumer's Bitrix24 write as source "${source.id}" was sent but its answer was lost: it was not repeated and its event was dead-lettered. Check in the portal whether it took effect before you redrive.`,
+        metric: consumerMetric(CONTRACT_METRICS.writeOutcomeUnknown, source.id),
+        threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: 1,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,

@@ -8,12 +8,14 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { SourceConfig } from '../../functions/shared/config.js';
 import { POLLER_METRICS } from '../../functions/shared/observability.js';
-import { EVENT_TYPE_DIMENSION, pollerMetric, pollerMetricSummedOver } from './pipeline-metrics.js';
+import { CONTRACT_METRICS, EVENT_TYPE_DIMENSION, consumerMetric, pollerMetric, pollerMetricSummedOver } from './pipeline-metrics.js';
 
 export interface PipelineDashboardProps {
   /** Resource name prefix: the dashboard is named `<prefix>-event-pipeline`. */
   readonly prefix: string;
   readonly enabledSources: readonly SourceConfig[];
+  /** Every source (the consumers' per-source series). */
+  readonly sources: readonly SourceConfig[];
   readonly alarms: readonly cloudwatch.IAlarm[];
   readonly queues: ReadonlyMap<string, sqs.IQueue>;
   readonly deadLetterQueues: ReadonlyMap<string, sqs.IQueue>;
@@ -52,6 +54,19 @@ export class PipelineDashboard extends Construct {
       new cloudwatch.GraphWidget({ title: 'Poller errors', left: perSource(POLLER_METRICS.pollerErrors), width: 8 }),
       new cloudwatch.GraphWidget({ title: 'Auth failures', left: perSource(POLLER_METRICS.authFailures), width: 8 }),
       new cloudwatch.GraphWidget({ title: 'Lease conflicts', left: perSource(POLLER_METRICS.leaseConflicts), width: 8 }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({ title: 'Events quarantined by the poller', left: perSource(CONTRACT_METRICS.eventsQuarantined), width: 8 }),
+      new cloudwatch.GraphWidget({
+        title: 'Schema mismatches (consumers)',
+        left: props.sources.map((s) => consumerMetric(CONTRACT_METRICS.schemaMismatch, s.id, { period: Duration.minutes(1) }).with({ label: s.id })),
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Write outcome unknown (consumers)',
+        left: props.sources.map((s) => consumerMetric(CONTRACT_METRICS.writeOutcomeUnknown, s.id, { period: Duration.minutes(1) }).with({ label: s.id })),
+        width: 8,
+      }),
     );
     const byRoute = (f: (route: string, q: sqs.IQueue) => cloudwatch.IMetric, map: ReadonlyMap<string, sqs.IQueue>): cloudwatch.IMetric[] =>
       [...map].map(([route, q]) => f(route, q));

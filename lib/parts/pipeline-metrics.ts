@@ -11,6 +11,32 @@ export const SERVICE_DIMENSION = 'service';
 export const EVENT_TYPE_DIMENSION = 'EventType';
 
 /**
+ * Names the consumers and the poller emit under the delivery and poller
+ * contracts (functions/shared/observability.ts gains them with those changes):
+ * the consumers' service name and the signals alarmed on.
+ */
+export const CONSUMER_SERVICE = 'b24-consumer';
+export const CONTRACT_METRICS = {
+  /** Consumer: a known event type whose data failed its schema (dead-lettered at once). */
+  schemaMismatch: 'SchemaMismatch',
+  /** Consumer: a Bitrix24 write sent whose answer was lost; not repeated, its record dead-lettered. */
+  writeOutcomeUnknown: 'WriteOutcomeUnknown',
+  /** Poller: an invalid event kept with its reason in the state table, committed past. */
+  eventsQuarantined: 'EventsQuarantined',
+} as const;
+
+/** A per-source consumer metric: namespace METRICS_NAMESPACE, dimensions { service: b24-consumer, SourceId }, summed over every route. */
+export function consumerMetric(metricName: string, sourceId: string, options: { period?: Duration } = {}): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName,
+    dimensionsMap: { [SERVICE_DIMENSION]: CONSUMER_SERVICE, [SOURCE_DIMENSION]: sourceId },
+    statistic: cloudwatch.Stats.SUM,
+    period: options.period ?? Duration.minutes(5),
+  });
+}
+
+/**
  * A per-source poller metric as the poller emits it: namespace
  * METRICS_NAMESPACE, dimensions { service, SourceId }.
  */

@@ -10,9 +10,21 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { tokenItemKey } from '../../functions/bitrix24/dynamodb-token-store.js';
+import type { SourceConfig } from '../../functions/shared/config.js';
 import { ENV } from '../../functions/shared/observability.js';
 import { InvalidPipelinePropsError } from '../errors.js';
 import { acknowledgeObjectWildcard, grantKeyUse, pipelineFunction, roleOf } from './pipeline-function.js';
+
+/**
+ * Consumer environment of the delivery contract (functions/consumers reads
+ * them): its route queue, its DLQ and the attempts before dead-lettering.
+ */
+export const CONSUMER_ENV = {
+  queueUrl: 'QUEUE_URL',
+  deadLetterQueueUrl: 'DEAD_LETTER_QUEUE_URL',
+  maxAttempts: 'MAX_ATTEMPTS',
+} as const;
 
 /** One route's consumer function, as the pipeline resolved it from its props. */
 export interface RouteConsumerSpec {
@@ -35,8 +47,14 @@ export interface RouteConsumersProps {
   readonly consumers: ReadonlyMap<string, RouteConsumerSpec>;
   /** Route key → the queue its consumer reads. */
   readonly queues: ReadonlyMap<string, sqs.IQueue>;
-  /** JSON array of the sources a consumer may call Bitrix24 as (no credentials: where they are). */
-  readonly sourcesJson: string;
+  /** Route key → the queue's DLQ, where the consumer moves what can never succeed. */
+  readonly deadLetterQueues: ReadonlyMap<string, sqs.IQueue>;
+  /** Route key → the sources whose events reach it (sourcesOfRoute): its consumer reads their secrets and OAuth token items only. */
+  readonly routeSources: ReadonlyMap<string, readonly SourceConfig[]>;
+  /** What a consumer's SOURCES lists of a source: no credentials, only where they are. */
+  readonly describeSource: (source: SourceConfig) => Record<string, unknown>;
+  /** Failed attempts of one event before the consumer dead-letters it (MAX_ATTEMPTS). */
+  readonly maxAttempts: number;
   readonly stateTable: dynamodb.ITable;
   readonly idempotencyTable: dynamodb.ITable;
   readonly payloadBucket: s3.IBucket;
@@ -59,7 +77,9 @@ export class RouteConsumers extends Construct {
     const consumers = new Map<string, NodejsFunction>();
     for (const [route, spec] of props.consumers) {
       const queue = props.queues.get(route);
-      if (queue === undefined) throw new InvalidPipelinePropsError(`internal: no queue for route "${route}"`);
+      const deadLetterQueue = props.deadLetterQueues.get(route);
+      const sources = props.routeSources.get(route);
+      if (queue === undefined || deadLetterQueue === undefined || sources === undefined) throw new InvalidPipelinePropsError(`internal: no queue, DLQ or sources for route "${route}"`);
       const fn = pipelineFunction(scope, `Consumer-${route}`, {
         description: `b24-event-pipeline ${props.prefix}: consumer of route "${route}"${spec.describedAs === undefined ? '' : ` (${spec.describedAs})`}`,
         entry: spec.entry,
@@ -73,8 +93,11 @@ export class RouteConsumers extends Construct {
           [ENV.stateTableName]: props.stateTable.tableName,
           [ENV.payloadBucketName]: props.payloadBucket.bucketName,
           [ENV.route]: route,
-          [ENV.sources]: props.sourcesJson,
+          [ENV.sources]: JSON.stringify(sources.map(props.describeSource)),
           [ENV.prefix]: props.prefix,
+          [CONSUMER_ENV.queueUrl]: queue.queueUrl,
+          [CONSUMER_ENV.deadLetterQueueUrl]: deadLetterQueue.queueUrl,
+          [CONSUMER_ENV.maxAttempts]: String(props.maxAttempts),
         },
       });
       fn.addEventSource(
@@ -93,16 +116,30 @@ export class RouteConsumers extends Construct {
           resources: [props.idempotencyTable.tableArn],
         }),
       );
-      role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          sid: 'OAuthTokensForBitrix24Calls',
-          actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-          resources: [props.stateTable.tableArn],
-        }),
-      );
+      // Only the OAuth token items of the route's sources (DynamoDbTokenStore: pk `oauth#<id>`, GetItem and
+      // conditional UpdateItem). No PutItem, and no other key: a consumer can neither rewrite a source's
+      // committed offset nor take its lease.
+      const tokenItemKeys = sources.filter((s) => s.auth === 'oauth').map((s) => tokenItemKey(s.id));
+      if (tokenItemKeys.length > 0) {
+        role.addToPrincipalPolicy(
+          new iam.PolicyStatement({
+            sid: 'OAuthTokenItemsOfRouteSources',
+            actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+            resources: [props.stateTable.tableArn],
+            conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': tokenItemKeys } },
+          }),
+        );
+      }
+      // The consumer moves poison and exhausted records to the DLQ itself and backs a failing chat off.
+      role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'DeadLetterToRouteDlq', actions: ['sqs:SendMessage'], resources: [deadLetterQueue.queueArn] }));
+      role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'BackOffRouteQueue', actions: ['sqs:ChangeMessageVisibility'], resources: [queue.queueArn] }));
       role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ReadClaimChecks', actions: ['s3:GetObject'], resources: [props.payloadBucket.arnForObjects('*')] }));
       grantKeyUse(props.encryptionKey, role);
-      for (const secret of props.secrets.values()) secret.grantRead(role);
+      for (const source of sources) {
+        const secret = props.secrets.get(source.id);
+        if (secret === undefined) throw new InvalidPipelinePropsError(`internal: no secret for source "${source.id}"`);
+        secret.grantRead(role);
+      }
       acknowledgeObjectWildcard(role, props.payloadBucket, 'a consumer reads the claim-check objects the poller wrote; their keys are only known from the queue messages');
       consumers.set(route, fn);
     }
