@@ -1,7 +1,8 @@
 // Configuration and prop validation at synth, and which routes get queues.
 // No bundling here: invalid props fail before any function is built, and the
 // route-selection template check skips bundling (context aws:cdk:bundling-stacks).
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
@@ -60,6 +61,43 @@ describe('loadPipelineConfig', () => {
     expect(error.message).toContain('portal host only');
     expect(error.message).toContain('sources[1].botId');
   });
+
+  it('rejects unknown keys with a "did you mean" (a typo is never accepted silently)', () => {
+    const error = captureError(() => loadPipelineConfig({ pipeline: { sheduleMinutes: 2, sources: [{ ...botSource, botid: 1 }], consumer: { batchsize: 3, colour: 'red' } } }));
+    expect(error).toBeInstanceOf(PipelineConfigurationError);
+    expect(error.message).toContain('sheduleMinutes: unknown key; did you mean "scheduleMinutes"?');
+    expect(error.message).toContain('sources[0].botid: unknown key; did you mean "botId"?');
+    expect(error.message).toContain('consumer.batchsize: unknown key; did you mean "batchSize"?');
+    expect(error.message).toMatch(/consumer\.colour: unknown key; remove it \(known keys: batchSize, maxConcurrency/);
+  });
+
+  it('rejects a staleness window no longer than the schedule period, naming both fields and the fix', () => {
+    const error = captureError(() => loadPipelineConfig({ pipeline: { scheduleMinutes: 20, sources: [userSource] } }));
+    expect(error.message).toContain('staleAfterMinutes: 15 must exceed scheduleMinutes (20)');
+    expect(error.message).toContain('set staleAfterMinutes to at least 21');
+    expect(loadPipelineConfig({ pipeline: { scheduleMinutes: 20, staleAfterMinutes: 40, sources: [userSource] } }).staleAfterMinutes).toBe(40);
+  });
+
+  it('says what a missing portal is, with an example', () => {
+    const { portal: _portal, ...withoutPortal } = userSource;
+    const error = captureError(() => loadPipelineConfig({ pipeline: { sources: [withoutPortal] } }));
+    expect(error.message).toContain('sources[0].portal: missing: the host of the Bitrix24 portal this source reads, e.g. "example.bitrix24.com"');
+  });
+
+  it('cdk synth prints a configuration error as its message alone: no stack, not twice', () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'b24-synth-'));
+    try {
+      const result = spawnSync(process.execPath, ['--import', 'tsx', 'bin/app.ts'], {
+        env: { ...process.env, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify({ pipeline: { sheduleMinutes: 2, sources: [userSource] } }) },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(result.status).toBe(1);
+      expect(result.stderr.trim().split('\n')).toEqual(['Invalid context "pipeline":', '  - sheduleMinutes: unknown key; did you mean "scheduleMinutes"?']);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('rejects duplicate source ids', () => {
     const error = captureError(() => loadPipelineConfig({ pipeline: { sources: [userSource, userSource] } }));
