@@ -3,7 +3,7 @@
 // no queue; should one arrive anyway it goes to the catch-all (never lost),
 // because the poller only sees the routes returned here.
 import type { PipelineConfig } from '../functions/shared/config.js';
-import { routeKeys } from '../functions/shared/topology.js';
+import { CATCH_ALL_ROUTE, routeKeys } from '../functions/shared/topology.js';
 
 const USER_EVENT_PREFIX = 'ONIMV2';
 const BOT_EVENT_PREFIX = 'ONIMBOTV2';
@@ -31,4 +31,28 @@ export function deployedRoutes(config: Pick<PipelineConfig, 'routes' | 'sources'
     if (keep) routes[eventType] = route;
   }
   return { routes, routeKeys: routeKeys(routes) };
+}
+
+/**
+ * The sources whose events can reach a route: a consumer may call Bitrix24
+ * as these sources only, so it gets their secrets and token items and no
+ * others. ONIMBOTV2* types come from bot sources, ONIMV2* types from user
+ * sources and bot sources with `withUserEvents`; the catch-all and custom
+ * types can carry anything, so they get every source. Disabled sources
+ * count: their events may still sit in the queues. Pure.
+ */
+export function sourcesOfRoute<S extends Pick<PipelineConfig['sources'][number], 'id' | 'kind' | 'withUserEvents'>>(
+  route: string,
+  routes: Readonly<Record<string, string>>,
+  sources: readonly S[],
+): S[] {
+  if (route === CATCH_ALL_ROUTE) return [...sources];
+  const types = Object.entries(routes)
+    .filter(([, r]) => r === route)
+    .map(([type]) => type);
+  return sources.filter((source) =>
+    types.some((type) =>
+      type.startsWith(BOT_EVENT_PREFIX) ? source.kind === 'bot' : type.startsWith(USER_EVENT_PREFIX) ? source.kind === 'user' || source.withUserEvents : true,
+    ),
+  );
 }

@@ -19,6 +19,15 @@ export function powertoolsLogger(logger: Logger = new Logger({ serviceName: POLL
 }
 
 /**
+ * Which source's SourceId dimension a Metrics instance currently holds. The
+ * handler shares one instance between the per-source adapters of its
+ * container, and Powertools warns (to the function's log, on every poll) when
+ * a dimension is added twice: add it once per flush, and again only when
+ * another source wrote in between.
+ */
+const sourceDimensionOf = new WeakMap<Metrics, string>();
+
+/**
  * Per-source EMF metrics. Metrics without extra dimensions are buffered and
  * written on flush(); those with extra dimensions (EventType, ErrorCode) are
  * written at once as single metrics, since one EMF blob has one dimension set.
@@ -27,10 +36,25 @@ export function powertoolsLogger(logger: Logger = new Logger({ serviceName: POLL
  * SourceId }), once with them.
  */
 export function powertoolsMetrics(sourceId: string, metrics: Metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: POLLER_SERVICE_NAME })): PollerMetrics {
+  // publishStoredMetrics clears the dimensions, even when it throws.
+  const flush = (): void => {
+    try {
+      metrics.publishStoredMetrics();
+    } finally {
+      sourceDimensionOf.delete(metrics);
+    }
+  };
   const emit = (name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number, dimensions?: Readonly<Record<string, string>>) => {
     if (dimensions === undefined || Object.keys(dimensions).length === 0) {
-      metrics.addDimension(SOURCE_DIMENSION, sourceId);
+      if (sourceDimensionOf.get(metrics) !== sourceId) {
+        // Another source's buffered metrics would be relabelled: publish them under their own source first.
+        if (sourceDimensionOf.has(metrics)) flush();
+        metrics.addDimension(SOURCE_DIMENSION, sourceId);
+        sourceDimensionOf.set(metrics, sourceId);
+      }
       metrics.addMetric(name, unit, value);
+      // Powertools publishes on its own once a metric holds 100 values, clearing the dimensions too.
+      if (!metrics.hasStoredMetrics()) sourceDimensionOf.delete(metrics);
       return;
     }
     const single = metrics.singleMetric();
@@ -40,7 +64,7 @@ export function powertoolsMetrics(sourceId: string, metrics: Metrics = new Metri
   return {
     count: (name, value, dimensions) => emit(name, MetricUnit.Count, value, dimensions),
     milliseconds: (name, value, dimensions) => emit(name, MetricUnit.Milliseconds, value, dimensions),
-    flush: () => metrics.publishStoredMetrics(),
+    flush,
   };
 }
 

@@ -15,6 +15,7 @@ export const idleIntervalSchema = z
     /** Seconds between polls after a long idle stretch. @default 30 */
     maxSeconds: z.number().min(1).max(300).default(30),
   })
+  .strict()
   .refine((v) => v.minSeconds <= v.maxSeconds, {
     message: 'minSeconds must be ≤ maxSeconds (Bitrix24 recommends 5–30 s between idle polls)',
   });
@@ -26,7 +27,9 @@ export const sourceConfigSchema = z
     /** `user`: im.v2.Event.get for the webhook's/app's user; `bot`: imbot.v2.Event.get for a fetch-mode bot. */
     kind: z.enum(['user', 'bot']),
     /** Portal host, e.g. `example.bitrix24.com` (no scheme, no path). */
-    portal: z.string().regex(HOST_PATTERN, 'give the portal host only, e.g. "example.bitrix24.com"'),
+    portal: z
+      .string({ error: (issue) => (issue.input === undefined ? 'missing: the host of the Bitrix24 portal this source reads, e.g. "example.bitrix24.com"' : undefined) })
+      .regex(HOST_PATTERN, 'give the portal host only, e.g. "example.bitrix24.com"'),
     /** How the poller authenticates: an inbound webhook URL or an OAuth application. */
     auth: z.enum(['webhook', 'oauth']),
     /** Secrets Manager secret name with the credentials. @default `<prefix>/sources/<id>` */
@@ -49,6 +52,7 @@ export const sourceConfigSchema = z
     /** A disabled source keeps its state and queues but is not scheduled. @default true */
     enabled: z.boolean().default(true),
   })
+  .strict()
   .superRefine((source, ctx) => {
     if (source.kind === 'bot' && source.botId === undefined) {
       ctx.addIssue({ code: 'custom', path: ['botId'], message: 'required for kind "bot": bot.id from imbot.v2.Bot.register (`npm run cli -- bot register` prints it)' });
@@ -91,9 +95,20 @@ export const pipelineConfigSchema = z
          */
         maxAttempts: z.number().int().min(1).max(100).default(DEFAULT_MAX_ATTEMPTS),
       })
+      .strict()
       .default({ batchSize: 10, maxConcurrency: 5, maxAttempts: DEFAULT_MAX_ATTEMPTS }),
   })
+  .strict()
   .superRefine((config, ctx) => {
+    // The staleness alarm wants a PollSucceeded in each of the last staleAfterMinutes minutes' window;
+    // a source is polled (at least) once per scheduleMinutes, so the window must be longer than that.
+    if (config.staleAfterMinutes <= config.scheduleMinutes) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['staleAfterMinutes'],
+        message: `${config.staleAfterMinutes} must exceed scheduleMinutes (${config.scheduleMinutes}), or the staleness alarm fires on every poll cycle: set staleAfterMinutes to at least ${config.scheduleMinutes + 1} (e.g. ${Math.min(720, 2 * config.scheduleMinutes)}) or lower scheduleMinutes`,
+      });
+    }
     const seen = new Set<string>();
     config.sources.forEach((source, index) => {
       if (seen.has(source.id)) {
@@ -113,11 +128,64 @@ export type SourceConfigInput = z.input<typeof sourceConfigSchema>;
 export type PipelineConfig = z.output<typeof pipelineConfigSchema>;
 export type PipelineConfigInput = z.input<typeof pipelineConfigSchema>;
 
-function describeIssues(error: z.ZodError): string {
+/** Edit distance of two short strings (insertions, deletions, substitutions), for "did you mean". */
+export function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+/** The known key closest to `key` (case-insensitive, at most a third of its letters off), if any. */
+export function closestKey(key: string, known: readonly string[]): string | undefined {
+  let best: { name: string; distance: number } | undefined;
+  for (const name of known) {
+    const distance = editDistance(key.toLowerCase(), name.toLowerCase());
+    if (distance <= Math.max(1, Math.floor(key.length / 3)) && (best === undefined || distance < best.distance)) best = { name, distance };
+  }
+  return best?.name;
+}
+
+type ZodDef = { type?: string; shape?: Record<string, unknown>; innerType?: unknown; element?: unknown; in?: unknown };
+const defOf = (schema: unknown): ZodDef => (schema as { _zod?: { def?: ZodDef } })._zod?.def ?? {};
+
+/** The object keys a schema accepts at `path` (through defaults, optionals, arrays and pipes). */
+function knownKeysAt(schema: unknown, path: readonly PropertyKey[]): string[] {
+  let current: unknown = schema;
+  const unwrap = (s: unknown): unknown => {
+    let def = defOf(s);
+    while (def.type === 'default' || def.type === 'optional' || def.type === 'prefault' || def.type === 'pipe') {
+      s = def.type === 'pipe' ? def.in : def.innerType;
+      def = defOf(s);
+    }
+    return s;
+  };
+  for (const segment of path) {
+    const def = defOf(unwrap(current));
+    current = typeof segment === 'number' ? def.element : def.shape?.[String(segment)];
+  }
+  return Object.keys(defOf(unwrap(current)).shape ?? {});
+}
+
+function describeIssues(error: z.ZodError, schema: unknown): string {
   return error.issues
-    .map((issue) => {
-      const path = issue.path.length === 0 ? '(root)' : issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
-      return `  - ${path}: ${issue.message}`;
+    .flatMap((issue) => {
+      const at = (path: readonly PropertyKey[]): string =>
+        path.length === 0 ? '(root)' : path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+      if (issue.code === 'unrecognized_keys') {
+        const known = knownKeysAt(schema, issue.path);
+        return issue.keys.map((key) => {
+          const suggestion = closestKey(key, known);
+          const fix = suggestion === undefined ? `remove it (known keys: ${known.join(', ')})` : `did you mean "${suggestion}"?`;
+          return `  - ${at([...issue.path, key])}: unknown key; ${fix}`;
+        });
+      }
+      return [`  - ${at(issue.path)}: ${issue.message}`];
     })
     .join('\n');
 }
@@ -126,7 +194,7 @@ function describeIssues(error: z.ZodError): string {
 export function parsePipelineConfig(input: unknown, origin = 'configuration'): PipelineConfig {
   const result = pipelineConfigSchema.safeParse(input);
   if (!result.success) {
-    throw new ConfigError(`Invalid ${origin}:\n${describeIssues(result.error)}`);
+    throw new ConfigError(`Invalid ${origin}:\n${describeIssues(result.error, pipelineConfigSchema)}`);
   }
   return result.data;
 }
@@ -135,7 +203,7 @@ export function parsePipelineConfig(input: unknown, origin = 'configuration'): P
 export function parseSourceConfig(input: unknown, origin = 'source'): SourceConfig {
   const result = sourceConfigSchema.safeParse(input);
   if (!result.success) {
-    throw new ConfigError(`Invalid ${origin}:\n${describeIssues(result.error)}`);
+    throw new ConfigError(`Invalid ${origin}:\n${describeIssues(result.error, sourceConfigSchema)}`);
   }
   return result.data;
 }

@@ -1,11 +1,14 @@
 // Configuration and prop validation at synth, and which routes get queues.
 // No bundling here: invalid props fail before any function is built, and the
 // route-selection template check skips bundling (context aws:cdk:bundling-stacks).
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ROUTES, queueName } from '../../functions/shared/topology.js';
 import { B24EventPipeline, type B24EventPipelineProps } from '../../lib/b24-event-pipeline.js';
@@ -58,6 +61,43 @@ describe('loadPipelineConfig', () => {
     expect(error.message).toContain('portal host only');
     expect(error.message).toContain('sources[1].botId');
   });
+
+  it('rejects unknown keys with a "did you mean" (a typo is never accepted silently)', () => {
+    const error = captureError(() => loadPipelineConfig({ pipeline: { sheduleMinutes: 2, sources: [{ ...botSource, botid: 1 }], consumer: { batchsize: 3, colour: 'red' } } }));
+    expect(error).toBeInstanceOf(PipelineConfigurationError);
+    expect(error.message).toContain('sheduleMinutes: unknown key; did you mean "scheduleMinutes"?');
+    expect(error.message).toContain('sources[0].botid: unknown key; did you mean "botId"?');
+    expect(error.message).toContain('consumer.batchsize: unknown key; did you mean "batchSize"?');
+    expect(error.message).toMatch(/consumer\.colour: unknown key; remove it \(known keys: batchSize, maxConcurrency/);
+  });
+
+  it('rejects a staleness window no longer than the schedule period, naming both fields and the fix', () => {
+    const error = captureError(() => loadPipelineConfig({ pipeline: { scheduleMinutes: 20, sources: [userSource] } }));
+    expect(error.message).toContain('staleAfterMinutes: 15 must exceed scheduleMinutes (20)');
+    expect(error.message).toContain('set staleAfterMinutes to at least 21');
+    expect(loadPipelineConfig({ pipeline: { scheduleMinutes: 20, staleAfterMinutes: 40, sources: [userSource] } }).staleAfterMinutes).toBe(40);
+  });
+
+  it('says what a missing portal is, with an example', () => {
+    const { portal: _portal, ...withoutPortal } = userSource;
+    const error = captureError(() => loadPipelineConfig({ pipeline: { sources: [withoutPortal] } }));
+    expect(error.message).toContain('sources[0].portal: missing: the host of the Bitrix24 portal this source reads, e.g. "example.bitrix24.com"');
+  });
+
+  it('cdk synth prints a configuration error as its message alone: no stack, not twice', () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'b24-synth-'));
+    try {
+      const result = spawnSync(process.execPath, ['--import', 'tsx', 'bin/app.ts'], {
+        env: { ...process.env, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify({ pipeline: { sheduleMinutes: 2, sources: [userSource] } }) },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(result.status).toBe(1);
+      expect(result.stderr.trim().split('\n')).toEqual(['Invalid context "pipeline":', '  - sheduleMinutes: unknown key; did you mean "scheduleMinutes"?']);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('rejects duplicate source ids', () => {
     const error = captureError(() => loadPipelineConfig({ pipeline: { sources: [userSource, userSource] } }));
@@ -128,6 +168,30 @@ describe('B24EventPipeline props', () => {
     const error = captureError(() => build({ config: { sources: [{ ...userSource, id: 'Bad Id' }] } }));
     expect(error).toBeInstanceOf(PipelineConfigurationError);
     expect(error.message).toContain('sources[0].id');
+  });
+
+  it('uses your own tables and topic instead of creating them, and rejects an alarm e-mail for your topic', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
+    const stack = new Stack(app, 'BringYourOwn');
+    const stateTable = dynamodb.Table.fromTableName(stack, 'KeptState', 'kept-state');
+    const idempotencyTable = dynamodb.Table.fromTableName(stack, 'KeptIdempotency', 'kept-idempotency');
+    const alarmTopic = sns.Topic.fromTopicArn(stack, 'OpsTopic', 'arn:aws:sns:eu-central-1:111122223333:ops');
+    const pipeline = new B24EventPipeline(stack, 'Pipeline', { config: { prefix: 'own', sources: [userSource] }, stateTable, idempotencyTable, alarmTopic });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::DynamoDB::Table', 0);
+    template.resourceCountIs('AWS::SNS::Topic', 0);
+    expect(pipeline.stateTable.tableName).toBe('kept-state');
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ STATE_TABLE_NAME: 'kept-state', POWERTOOLS_SERVICE_NAME: 'b24-poller' }) } });
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ IDEMPOTENCY_TABLE_NAME: 'kept-idempotency' }) } });
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as { Properties: { AlarmActions: unknown[] } }[];
+    expect(alarms.length).toBeGreaterThan(0);
+    expect(alarms.every((a) => JSON.stringify(a.Properties.AlarmActions) === JSON.stringify(['arn:aws:sns:eu-central-1:111122223333:ops']))).toBe(true);
+
+    const withEmail = captureError(() =>
+      new B24EventPipeline(new Stack(new App()), 'Pipeline', { config: { sources: [userSource], alarmEmail: 'ops@example.com' }, alarmTopic }),
+    );
+    expect(withEmail).toBeInstanceOf(InvalidPipelinePropsError);
+    expect(withEmail.message).toMatch(/alarmTopic and config alarmEmail both given.*Remove alarmEmail/);
   });
 
   it('deploys queues only for the routes the sources can produce', () => {

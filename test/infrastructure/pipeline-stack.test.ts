@@ -5,7 +5,6 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -15,20 +14,8 @@ import { QUEUE_SETTINGS, deadLetterQueueName, idempotencyTableName, queueName, s
 import { createPipelineApp } from '../../lib/app.js';
 import { DEFAULT_CONSUMER_ENTRY, HANDLER_EXPORT, POLLER_ENTRY } from '../../lib/b24-event-pipeline.js';
 import type { B24EventPipelineStack } from '../../lib/b24-event-pipeline-stack.js';
+import { PREFIX, fixtureAppOptions } from './fixtures/stack-fixture.js';
 
-const PREFIX = 'itest';
-const CUSTOM_CONSUMER = resolve('test/infrastructure/fixtures/custom-consumer.ts');
-const pipeline = {
-  prefix: PREFIX,
-  sources: [
-    { id: 'support', kind: 'user', portal: 'example.bitrix24.com', auth: 'webhook' },
-    { id: 'helpdesk-bot', kind: 'bot', portal: 'example.bitrix24.com', auth: 'oauth', botId: 7, mode: 'per-schedule' },
-    { id: 'paused', kind: 'user', portal: 'other.bitrix24.com', auth: 'webhook', enabled: false, secretName: 'custom/paused' },
-  ],
-  staleAfterMinutes: 20,
-  alarmEmail: 'ops@example.com',
-  consumer: { batchSize: 5, maxConcurrency: 3 },
-};
 const USER_ROUTES = ['join-chat', 'message-add', 'message-delete', 'message-update', 'reaction-change'];
 const BOT_ROUTES = ['bot-command-add', 'bot-context-get', 'bot-delete', 'bot-join-chat', 'bot-message-add', 'bot-message-delete', 'bot-message-update', 'bot-reaction-change'];
 const ALL_ROUTES = [...USER_ROUTES, ...BOT_ROUTES, 'unknown'];
@@ -61,11 +48,7 @@ const asList = <T,>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
 
 beforeAll(() => {
   const started = performance.now();
-  const built = createPipelineApp({
-    // CDK's own CloudFormation schema validation costs ~20 s here; `cdk synth` runs it.
-    appProps: { context: { pipeline }, builtinCloudFormationValidation: false },
-    pipeline: { consumers: { 'message-add': { entry: CUSTOM_CONSUMER, handler: 'onMessage', timeout: Duration.minutes(2) } } },
-  });
+  const built = createPipelineApp(fixtureAppOptions());
   stack = built.stack;
   // Runs the cdk-nag plugin too: synth throws on any unacknowledged finding.
   assembly = built.app.synth();
@@ -220,12 +203,19 @@ describe('consumers', () => {
       expect(props.Handler).toBe(route === 'message-add' ? 'index.onMessage' : 'index.handler');
       const env = (props.Environment as { Variables: Record<string, unknown> }).Variables;
       expect(env.ROUTE).toBe(route);
-      expect(Object.keys(env)).toEqual(expect.arrayContaining(['IDEMPOTENCY_TABLE_NAME', 'STATE_TABLE_NAME', 'PAYLOAD_BUCKET_NAME', 'ROUTE', 'SOURCES']));
-      expect(JSON.parse(env.SOURCES as string)).toEqual([
-        { id: 'support', kind: 'user', portal: 'example.bitrix24.com', auth: 'webhook', secretName: `${PREFIX}/sources/support` },
-        { id: 'helpdesk-bot', kind: 'bot', portal: 'example.bitrix24.com', auth: 'oauth', secretName: `${PREFIX}/sources/helpdesk-bot`, botId: 7 },
-        { id: 'paused', kind: 'user', portal: 'other.bitrix24.com', auth: 'webhook', secretName: 'custom/paused' },
-      ]);
+      expect(Object.keys(env)).toEqual(
+        expect.arrayContaining(['IDEMPOTENCY_TABLE_NAME', 'STATE_TABLE_NAME', 'PAYLOAD_BUCKET_NAME', 'ROUTE', 'SOURCES', 'QUEUE_URL', 'DEAD_LETTER_QUEUE_URL', 'MAX_ATTEMPTS']),
+      );
+      // A queue's Ref is its URL.
+      expect(env.QUEUE_URL).toEqual({ Ref: logicalIdOf(stack.pipeline.queues.get(route) ?? stack) });
+      expect(env.DEAD_LETTER_QUEUE_URL).toEqual({ Ref: logicalIdOf(stack.pipeline.deadLetterQueues.get(route) ?? stack) });
+      expect(env.MAX_ATTEMPTS).toBe('5');
+      // Only the sources whose events reach the route: user routes never see the bot's source, bot routes only it.
+      const support = { id: 'support', kind: 'user', portal: 'example.bitrix24.com', auth: 'webhook', secretName: `${PREFIX}/sources/support` };
+      const bot = { id: 'helpdesk-bot', kind: 'bot', portal: 'example.bitrix24.com', auth: 'oauth', secretName: `${PREFIX}/sources/helpdesk-bot`, botId: 7 };
+      const paused = { id: 'paused', kind: 'user', portal: 'other.bitrix24.com', auth: 'webhook', secretName: 'custom/paused' };
+      const expected = route === 'unknown' ? [support, bot, paused] : route.startsWith('bot-') ? [bot] : [support, paused];
+      expect({ route, sources: JSON.parse(env.SOURCES as string) as unknown }).toEqual({ route, sources: expected });
     }
   });
 
@@ -267,7 +257,8 @@ describe('IAM', () => {
 
   it('lets the poller write state, publish to the route queues, write claim checks and read the secrets — nothing else', () => {
     const statements = policyStatementsOfRole(logicalIdOf(stack.pipeline.poller.role as never));
-    const actions = statements.flatMap((s) => asList(s.Action)).sort();
+    // aws-iam:minimizePolicies merges statements: compare the set of actions, then who they reach.
+    const actions = [...new Set(statements.flatMap((s) => asList(s.Action)))].sort();
     expect(actions).toEqual(
       [
         'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem',
@@ -275,23 +266,61 @@ describe('IAM', () => {
         'logs:CreateLogStream', 'logs:PutLogEvents',
         's3:PutObject',
         'sqs:SendMessage',
-        ...Array.from({ length: 3 }, () => ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']).flat(),
+        'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue',
       ].sort(),
     );
+    const secretRefs = statements
+      .filter((s) => asList(s.Action).includes('secretsmanager:GetSecretValue'))
+      .flatMap((s) => asList(s.Resource).map((r) => (r as { Ref: string }).Ref))
+      .sort();
+    expect(secretRefs).toEqual([...stack.pipeline.secrets.values()].map((secret) => logicalIdOf(secret as never)).sort());
     const send = statements.find((s) => asList(s.Action).includes('sqs:SendMessage'));
     expect(asList(send?.Resource)).toHaveLength(ALL_ROUTES.length);
   });
 
-  it('lets a consumer use only its idempotency/state items, claim checks, secrets and its own queue', () => {
+  it('lets a consumer use only its idempotency items, claim checks, its own queue and DLQ', () => {
     const fn = stack.pipeline.consumers.get('unknown');
     const statements = policyStatementsOfRole(logicalIdOf(fn?.role as never));
     const actions = new Set(statements.flatMap((s) => asList(s.Action)));
     expect(actions).toContain('sqs:ReceiveMessage');
     expect(actions).toContain('s3:GetObject');
-    expect(actions).not.toContain('sqs:SendMessage');
     expect(actions).not.toContain('s3:PutObject');
     const receive = statements.find((s) => asList(s.Action).includes('sqs:ReceiveMessage'));
     expect(receive?.Resource).toEqual({ 'Fn::GetAtt': [logicalIdOf(stack.pipeline.queues.get('unknown') ?? fn as never), 'Arn'] });
+    // Dead-lettering and backing off: SendMessage on its own DLQ only, ChangeMessageVisibility on its own queue only.
+    const arnOf = (q: unknown): unknown => ({ 'Fn::GetAtt': [logicalIdOf(q as never), 'Arn'] });
+    const resourcesFor = (action: string): unknown[] => statements.filter((s) => asList(s.Action).includes(action)).flatMap((s) => asList(s.Resource));
+    expect(resourcesFor('sqs:SendMessage')).toEqual([arnOf(stack.pipeline.deadLetterQueues.get('unknown'))]);
+    expect(new Set(resourcesFor('sqs:ChangeMessageVisibility').map((r) => JSON.stringify(r)))).toEqual(new Set([JSON.stringify(arnOf(stack.pipeline.queues.get('unknown')))]));
+  });
+
+  it('lets no consumer Put any state item or touch one that is not an OAuth token item of its route\'s sources', () => {
+    const stateArn = JSON.stringify({ 'Fn::GetAtt': [logicalIdOf(stack.pipeline.stateTable), 'Arn'] });
+    for (const [route, fn] of stack.pipeline.consumers) {
+      const onState = policyStatementsOfRole(logicalIdOf(fn.role as never)).filter((s) => JSON.stringify(s.Resource).includes(stateArn));
+      // helpdesk-bot is the only OAuth source; user routes carry no event of it.
+      const tokenStatement = {
+        Sid: 'OAuthTokenItemsOfRouteSources',
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        Resource: JSON.parse(stateArn) as unknown,
+        Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['oauth#helpdesk-bot'] } },
+      };
+      const expected = route.startsWith('bot-') || route === 'unknown' ? [tokenStatement] : [];
+      expect({ route, onState }).toEqual({ route, onState: expected });
+    }
+  });
+
+  it('lets a consumer read only the secrets of its route\'s sources', () => {
+    const secretRefs = (route: string): string[] =>
+      policyStatementsOfRole(logicalIdOf(stack.pipeline.consumers.get(route)?.role as never))
+        .filter((s) => asList(s.Action).includes('secretsmanager:GetSecretValue'))
+        .flatMap((s) => asList(s.Resource).map((r) => (r as { Ref: string }).Ref))
+        .sort();
+    const idOf = (sourceId: string): string => logicalIdOf(stack.pipeline.secrets.get(sourceId) as never);
+    expect(secretRefs('message-add')).toEqual([idOf('support'), idOf('paused')].sort());
+    expect(secretRefs('bot-message-add')).toEqual([idOf('helpdesk-bot')]);
+    expect(secretRefs('unknown')).toEqual([idOf('support'), idOf('helpdesk-bot'), idOf('paused')].sort());
   });
 
   it('keeps credentials out of environment variables', () => {
@@ -347,9 +376,10 @@ describe('alarms and dashboard', () => {
     expect(names).toContain(`${PREFIX}-scheduler-dlq-not-empty`);
     expect(names).toContain(`${PREFIX}-poller-function-errors`);
     for (const sourceId of ['support', 'helpdesk-bot']) {
-      for (const kind of ['poller-errors', 'lease-conflicts', 'auth-failures']) expect(names).toContain(`${PREFIX}-${kind}-${sourceId}`);
+      for (const kind of ['poller-errors', 'lease-conflicts', 'auth-failures', 'events-quarantined']) expect(names).toContain(`${PREFIX}-${kind}-${sourceId}`);
     }
-    expect(names.some((n) => n.endsWith('-paused'))).toBe(false);
+    // The poller's alarms cover enabled sources; the consumers' cover every source (a disabled one's events may still be queued).
+    expect(names.filter((n) => n.endsWith('-paused')).sort()).toEqual([`${PREFIX}-schema-mismatch-paused`, `${PREFIX}-write-outcome-unknown-paused`]);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: `${PREFIX}-dlq-not-empty-unknown`,
       MetricName: 'ApproximateNumberOfMessagesVisible',
@@ -379,8 +409,42 @@ describe('alarms and dashboard', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: `${PREFIX}-oldest-message-unknown`, MetricName: 'ApproximateAgeOfOldestMessage', Threshold: 900 });
   });
 
+  it('alarms at the first SchemaMismatch, WriteOutcomeUnknown (consumers) and EventsQuarantined (poller) of a source in 5 minutes', () => {
+    for (const [kind, metricName, service] of [
+      ['schema-mismatch', 'SchemaMismatch', 'b24-consumer'],
+      ['write-outcome-unknown', 'WriteOutcomeUnknown', 'b24-consumer'],
+      ['events-quarantined', 'EventsQuarantined', POLLER_SERVICE_NAME],
+    ] as const) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: `${PREFIX}-${kind}-support`,
+        Namespace: METRICS_NAMESPACE,
+        MetricName: metricName,
+        Dimensions: Match.arrayEquals([
+          { Name: SOURCE_DIMENSION, Value: 'support' },
+          { Name: 'service', Value: service },
+        ]),
+        Statistic: 'Sum',
+        Period: 300,
+        EvaluationPeriods: 1,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+      });
+    }
+  });
+
+  it('says what a DLQ message may be without claiming it failed N times', () => {
+    const dlqAlarm = resourcesOf('AWS::CloudWatch::Alarm').find(([, a]) => a.Properties.AlarmName === `${PREFIX}-dlq-not-empty-message-add`);
+    const text = dlqAlarm?.[1].Properties.AlarmDescription as string;
+    expect(text).not.toMatch(/failed \d+ times/);
+    expect(text).toContain('b24-dead-letter-reason');
+  });
+
   it('has a dashboard', () => {
     template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: `${PREFIX}-event-pipeline` });
+    const body = JSON.stringify(resourcesOf('AWS::CloudWatch::Dashboard')[0]?.[1].Properties.DashboardBody);
+    expect(body).toContain('Events quarantined by the poller');
+    expect(body).toContain('\\"EventsQuarantined\\"');
   });
 
   it('writes logs to a log group per function with a retention', () => {

@@ -1,5 +1,6 @@
 // Starts the real local AWS services once per test run and hands their
 // endpoints to every test file through vitest's provide/inject.
+import './quiet-warnings.js';
 import type { TestProject } from 'vitest/node';
 import { startLocalAws, type LocalAws } from '../../functions/local/aws-emulators.js';
 import { applyFauxqsFifoBatching } from './fauxqs-fifo-batching.js';

@@ -1,0 +1,144 @@
+// Part: the poller and what runs it. One Lambda polls every source (one
+// invocation per source, each holding that source's lease); EventBridge
+// Scheduler invokes it per enabled source with the validated source as input;
+// undeliverable invocations land in a dead-letter queue.
+import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { type SourceConfig, secretNameOf } from '../../functions/shared/config.js';
+import { ENV, POLLER_SERVICE_NAME } from '../../functions/shared/observability.js';
+import { QUEUE_SETTINGS } from '../../functions/shared/topology.js';
+import { acknowledge, acknowledgeObjectWildcard, grantKeyUse, logicalIdOf, pipelineFunction, roleOf } from './pipeline-function.js';
+
+export interface PollerFleetProps {
+  /** Resource name prefix (PIPELINE_PREFIX of the poller). */
+  readonly prefix: string;
+  /** Handler module of the poller and its exported name. */
+  readonly entry: string;
+  readonly handler: string;
+  /** Sources to schedule (enabled ones); each gets its own schedule. */
+  readonly enabledSources: readonly SourceConfig[];
+  /** Minutes between scheduled runs of a source. */
+  readonly scheduleMinutes: number;
+  /** Event type → route key the poller publishes by (ROUTES). */
+  readonly routes: Readonly<Record<string, string>>;
+  /** Route key → queue the poller publishes to. */
+  readonly queues: ReadonlyMap<string, sqs.IQueue>;
+  readonly stateTable: dynamodb.ITable;
+  readonly payloadBucket: s3.IBucket;
+  /** Source id → credentials secret; the poller reads each. */
+  readonly secrets: ReadonlyMap<string, secretsmanager.ISecret>;
+  readonly encryptionKey: kms.IKey;
+  readonly timeoutSeconds: number;
+  readonly memorySize: number;
+  /** Reserved concurrency, or false for none. */
+  readonly reservedConcurrency: number | false;
+  readonly logRetention: logs.RetentionDays;
+  /** What happens to the scheduler's dead-letter queue when it leaves the stack. */
+  readonly removalPolicy: RemovalPolicy;
+}
+
+/** The poller Lambda, its schedules and the scheduler's DLQ. Resources are created in `scope` (see PipelineEncryptionKey). */
+export class PollerFleet extends Construct {
+  readonly poller: NodejsFunction;
+  /** Source id → its poll schedule (enabled sources only). */
+  readonly schedules: ReadonlyMap<string, scheduler.Schedule>;
+  /** Undelivered scheduler invocations of the poller. */
+  readonly schedulerDeadLetterQueue: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: PollerFleetProps) {
+    super(scope, id);
+    const key = props.encryptionKey;
+    this.schedulerDeadLetterQueue = new sqs.Queue(scope, 'SchedulerDlq', {
+      retentionPeriod: Duration.seconds(QUEUE_SETTINGS.retentionSeconds),
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: key,
+      enforceSSL: true,
+      removalPolicy: props.removalPolicy,
+    });
+    acknowledge(this.schedulerDeadLetterQueue, {
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter queue of the EventBridge Scheduler targets; an alarm fires when it is not empty.',
+    });
+
+    const queueUrls: Record<string, string> = {};
+    for (const [route, queue] of props.queues) queueUrls[route] = queue.queueUrl;
+    const stack = Stack.of(scope);
+    // A late tick is worthless (the next one follows), and a failed run is
+    // retried by the next tick from the committed offset: no async retries.
+    const maxEventAge = Duration.seconds(Math.max(60, props.scheduleMinutes * 60));
+    this.poller = pipelineFunction(scope, 'Poller', {
+      description: `b24-event-pipeline ${props.prefix}: polls Bitrix24 Event.get per source, publishes to the route queues`,
+      entry: props.entry,
+      handler: props.handler,
+      timeoutSeconds: props.timeoutSeconds,
+      memorySize: props.memorySize,
+      logRetention: props.logRetention,
+      environment: {
+        [ENV.stateTableName]: props.stateTable.tableName,
+        [ENV.queueUrls]: stack.toJsonString(queueUrls),
+        [ENV.routes]: JSON.stringify(props.routes),
+        [ENV.payloadBucketName]: props.payloadBucket.bucketName,
+        [ENV.prefix]: props.prefix,
+        POWERTOOLS_SERVICE_NAME: POLLER_SERVICE_NAME,
+      },
+      ...(props.reservedConcurrency === false ? {} : { reservedConcurrentExecutions: props.reservedConcurrency }),
+      maxEventAge,
+      retryAttempts: 0,
+    });
+    const pollerRole = roleOf(this.poller);
+    pollerRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'SourceStateLeaseOffsetAndTokens',
+        // Lease, offset and tokens are conditional puts/updates; nothing is deleted.
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        resources: [props.stateTable.tableArn],
+      }),
+    );
+    pollerRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'PublishToRouteQueues', actions: ['sqs:SendMessage'], resources: [...props.queues.values()].map((q) => q.queueArn) }),
+    );
+    pollerRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'WriteClaimChecks', actions: ['s3:PutObject'], resources: [props.payloadBucket.arnForObjects('*')] }),
+    );
+    grantKeyUse(key, pollerRole);
+    for (const secret of props.secrets.values()) secret.grantRead(pollerRole);
+    acknowledgeObjectWildcard(pollerRole, props.payloadBucket, 'the poller writes one claim-check object per oversized event under a key it derives from the source and event id');
+
+    const schedulerRole = new iam.Role(scope, 'SchedulerRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': stack.account } } }),
+      description: `b24-event-pipeline ${props.prefix}: EventBridge Scheduler invokes the poller`,
+    });
+    key.grant(schedulerRole, 'kms:GenerateDataKey', 'kms:Decrypt');
+    acknowledge(schedulerRole, {
+      id: `AwsSolutions-IAM5[Resource::<${logicalIdOf(this.poller)}.Arn>:*]`,
+      reason: 'Added by CDK grantInvoke for versions/aliases of the poller function; the scheduler targets the unqualified poller only.',
+    });
+    const schedules = new Map<string, scheduler.Schedule>();
+    for (const source of props.enabledSources) {
+      const input = { source: { ...source, secretName: secretNameOf(props.prefix, source) } };
+      const schedule = new scheduler.Schedule(scope, `Schedule-${source.id}`, {
+        description: `Poll Bitrix24 source "${source.id}" (${source.kind}, ${source.mode}) every ${props.scheduleMinutes} min`,
+        schedule: scheduler.ScheduleExpression.rate(Duration.minutes(props.scheduleMinutes)),
+        target: new schedulerTargets.LambdaInvoke(this.poller, {
+          role: schedulerRole,
+          input: scheduler.ScheduleTargetInput.fromObject(input),
+          deadLetterQueue: this.schedulerDeadLetterQueue,
+          retryAttempts: 3,
+          maxEventAge,
+        }),
+      });
+      schedules.set(source.id, schedule);
+    }
+    this.schedules = schedules;
+  }
+}
