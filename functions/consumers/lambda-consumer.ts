@@ -56,14 +56,21 @@ export function createConsumerHandlerFromEnv(handlers: ConsumerHandlers, options
   });
 }
 
+/**
+ * A consumer Lambda: `export const handler = lambdaConsumer({...})`. It keeps
+ * the handlers it was built from (`handler.handlers`), so dev mode
+ * (`npm run dev -- --handlers <module>`) runs the very module you deploy.
+ */
+export type LambdaConsumer = ((event: SQSEvent, context: Context) => Promise<SQSBatchResponse>) & {
+  readonly handlers: ConsumerHandlers;
+};
+
 /** A Lambda entry over `handlers`, wired from the environment on first use. */
-export function lambdaConsumer(
-  handlers: ConsumerHandlers,
-  options: LambdaConsumerOptions = {},
-): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
+export function lambdaConsumer(handlers: ConsumerHandlers, options: LambdaConsumerOptions = {}): LambdaConsumer {
   let built: ConsumerHandler | undefined;
-  return async (event, context) => {
+  const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
     built ??= createConsumerHandlerFromEnv(handlers, options);
     return await built(event, context);
   };
+  return Object.assign(handler, { handlers });
 }
