@@ -7,7 +7,7 @@
 //    strings, `action` is "add" | "delete", booleans are booleans.
 // A known type whose data fails its schema is a poison message (→ DLQ), with
 // the failing path in the log line.
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   BOT_EVENT_TYPES,
   type BotEventType,

@@ -16,6 +16,8 @@ import * as consumerApi from '../../functions/consumers/index.js';
 import { COMPILE_MARKER, codeBlocks, type CodeBlock } from './markdown.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** A program over the package's types (aws-cdk-lib's included) takes a while on a loaded machine. */
+const TYPECHECK_TIMEOUT_MS = 300_000;
 
 interface DocBlock extends CodeBlock {
   readonly doc: string;
@@ -69,7 +71,7 @@ describe('documentation snippets', () => {
     expect(marked.filter((block) => block.doc === 'README.md').length).toBeGreaterThanOrEqual(2);
     expect(marked.filter((block) => block.doc === 'docs/consumers.md').length).toBeGreaterThanOrEqual(2);
     expect(typecheck(marked)).toEqual([]);
-  }, 120_000);
+  }, TYPECHECK_TIMEOUT_MS);
 
   it('a snippet that does not compile is reported (the check can fail)', () => {
     const broken: DocBlock = {
@@ -80,7 +82,7 @@ describe('documentation snippets', () => {
       code: "import { lambdaConsumer } from 'b24-event-pipeline/consumer';\nexport const handler = lambdaConsumer({ ONIMV2MESSAGEADD: async (event) => { event.data.nope.id; } });",
     };
     expect(typecheck([broken]).join('\n')).toMatch(/nope/);
-  }, 120_000);
+  }, TYPECHECK_TIMEOUT_MS);
 
   it('every consumer or CDK app example is marked to compile', async () => {
     const examples = (await tsBlocks()).filter((block) => /lambdaConsumer\(|createPipelineApp\(|new B24EventPipeline(Stack)?\(/.test(block.code));
@@ -118,5 +120,5 @@ describe('user files where the docs put them', () => {
     } finally {
       await rm(createdFolder ? folder : file, { recursive: true, force: true });
     }
-  }, 120_000);
+  }, TYPECHECK_TIMEOUT_MS);
 });

@@ -23,7 +23,11 @@ const EXAMPLE_FILES = ['app.ts', 'consumers/support-bot.ts'] as const;
 const USER_ENTRY = 'consumers/support-bot.ts';
 /** A phrase only the user's consumer contains: it must end up in that route's bundle. */
 const USER_MARKER = 'accounting will answer today';
+/** Generous: on a loaded 2-core machine pack + install + synth take minutes; on an idle one about a minute. */
 const SETUP_TIMEOUT_MS = 420_000;
+const STEP_TIMEOUT_MS = 300_000;
+/** Aborted after the tests, so no child outlives them (and rm does not race a synth still writing). */
+const children = new AbortController();
 
 interface RepoPackageJson {
   readonly name: string;
@@ -59,7 +63,7 @@ function childEnv(): NodeJS.ProcessEnv {
 
 async function sh(command: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = childEnv()): Promise<{ stdout: string; stderr: string }> {
   try {
-    return await run(command, [...args], { cwd, env, timeout: SETUP_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024 });
+    return await run(command, [...args], { cwd, env, timeout: SETUP_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024, signal: children.signal, killSignal: 'SIGKILL' });
   } catch (error) {
     const failed = error as { stdout?: string; stderr?: string; message: string };
     throw new Error(`${command} ${args.join(' ')} failed in ${cwd}: ${failed.message}\n${failed.stdout ?? ''}\n${failed.stderr ?? ''}`, { cause: error });
@@ -93,7 +97,8 @@ describe('the npm package in a fresh CDK app', () => {
   }, SETUP_TIMEOUT_MS);
 
   afterAll(async () => {
-    if (work !== '') await rm(work, { recursive: true, force: true });
+    children.abort();
+    if (work !== '') await rm(work, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
   });
 
   it('ships compiled JS and types, and no tests or TypeScript sources', async () => {
@@ -104,7 +109,7 @@ describe('the npm package in a fresh CDK app', () => {
     }
     expect(files.filter((file) => file.startsWith('test/') || file.includes('.test.'))).toEqual([]);
     expect(files.filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts') && !file.startsWith('docs/examples/'))).toEqual([]);
-  });
+  }, STEP_TIMEOUT_MS);
 
   it('synthesizes the example app: default poller and consumers from the package, the user consumer on every route it handles', async () => {
     const outdir = join(app, 'cdk.out');
@@ -131,12 +136,12 @@ describe('the npm package in a fresh CDK app', () => {
     const bundles = await Promise.all(assets.map(async (asset) => await readFile(join(outdir, asset, 'index.mjs'), 'utf8')));
     expect(bundles).toHaveLength(3); // poller, default consumer, the user's consumer
     expect(bundles.filter((code) => code.includes(USER_MARKER))).toHaveLength(1);
-  });
+  }, STEP_TIMEOUT_MS);
 
   it('runs the installed b24-pipeline CLI on plain Node', async () => {
     const { stdout } = await sh(join(app, 'node_modules/.bin/b24-pipeline'), ['--help'], app);
     expect(stdout).toContain('Usage: b24-pipeline <command>');
-  });
+  }, STEP_TIMEOUT_MS);
 
   it('is what README "Use it in your CDK app" shows, verbatim', async () => {
     const blocks = codeBlocksOfSection(await readFile(join(REPO_ROOT, 'README.md'), 'utf8'), 'Use it in your CDK app');
