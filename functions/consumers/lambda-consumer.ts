@@ -2,7 +2,7 @@
 // environment on the first invocation (never at import time) and reused while
 // the Lambda is warm. Users export `handler = lambdaConsumer({...handlers})`.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { s3ClientConfig } from '../shared/aws-client-config.js';
 import { bitrix24ClientFactory } from './bitrix24-from-env.js';
@@ -10,7 +10,7 @@ import { type ConsumerHandler, type ConsumerHandlers, createConsumerHandler } fr
 import { readConsumerEnvironment } from './consumer-env.js';
 import { type RunOnce, createDynamoDbRunOnce, runAlways } from './idempotency.js';
 import { type ConsumerLogger, type ConsumerMetrics, powertoolsConsumerLogger, powertoolsConsumerMetrics } from './observability.js';
-import { s3PayloadStore } from './s3-payload-store.js';
+import type { PayloadStore } from './envelope-reader.js';
 import type { ClientFactory } from './source-clients.js';
 
 export interface LambdaConsumerOptions {
@@ -26,6 +26,29 @@ export interface LambdaConsumerOptions {
   readonly runOnce?: RunOnce;
   readonly dynamoDb?: DynamoDBClient;
   readonly s3?: S3Client;
+}
+
+/**
+ * The claim-check store, with the S3 client loaded on the first claim check
+ * (rare: events over 256 KiB), not at cold start: a dynamic import, so the
+ * bundle evaluates the S3 client's modules only then (docs/package.md).
+ */
+function lazyS3PayloadStore(s3: S3Client | undefined): PayloadStore {
+  let store: Promise<PayloadStore> | undefined;
+  const load = async (): Promise<PayloadStore> => {
+    const [{ s3PayloadStore }, { S3Client: Client }] = await Promise.all([import('./s3-payload-store.js'), import('@aws-sdk/client-s3')]);
+    return s3PayloadStore(s3 ?? new Client(s3ClientConfig()));
+  };
+  return {
+    async getText(bucket, key) {
+      // A failed load is not kept: the next claim check tries again.
+      store ??= load().catch((error: unknown) => {
+        store = undefined;
+        throw error;
+      });
+      return await (await store).getText(bucket, key);
+    },
+  };
 }
 
 /** Builds the handler now from the environment (the local runtime and tests call this directly). */
@@ -48,7 +71,7 @@ export function createConsumerHandlerFromEnv(handlers: ConsumerHandlers, options
     runOnce,
     logger,
     metrics: options.metrics ?? powertoolsConsumerMetrics(),
-    payloads: s3PayloadStore(options.s3 ?? new S3Client(s3ClientConfig())),
+    payloads: lazyS3PayloadStore(options.s3),
     clientFactory:
       options.clientFactory ??
       bitrix24ClientFactory({ sources: env.sources, prefix: env.prefix, stateTableName: env.stateTableName, dynamoDb: dynamo, logger }),
