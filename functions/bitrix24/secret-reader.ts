@@ -30,7 +30,7 @@ export function secretsManagerFetch(client: SecretsManagerClient): FetchSecret {
   return async (secretName) => {
     let answer;
     try {
-      const { GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
+      const { GetSecretValueCommand } = await import('./secrets-manager.js');
       answer = await client.send(new GetSecretValueCommand({ SecretId: secretName }));
     } catch (error) {
       const safe = new Error(error instanceof Error ? error.message.slice(0, 200) : 'unknown error');
@@ -46,7 +46,7 @@ export function secretsManagerFetch(client: SecretsManagerClient): FetchSecret {
 function defaultFetch(): FetchSecret {
   let client: Promise<SecretsManagerClient> | undefined;
   return async (secretName) => {
-    client ??= import('@aws-sdk/client-secrets-manager').then(({ SecretsManagerClient: Client }) => new Client({}));
+    client ??= import('./secrets-manager.js').then(({ SecretsManagerClient: Client }) => new Client({}));
     return await secretsManagerFetch(await client)(secretName);
   };
 }

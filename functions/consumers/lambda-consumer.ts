@@ -4,7 +4,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { s3ClientConfig } from '../shared/aws-client-config.js';
 import { bitrix24ClientFactory } from './bitrix24-from-env.js';
 import { type ConsumerHandler, type ConsumerHandlers, createConsumerHandler } from './consumer-handler.js';
 import { readConsumerEnvironment } from './consumer-env.js';
@@ -35,10 +34,7 @@ export interface LambdaConsumerOptions {
  */
 function lazyS3PayloadStore(s3: S3Client | undefined): PayloadStore {
   let store: Promise<PayloadStore> | undefined;
-  const load = async (): Promise<PayloadStore> => {
-    const [{ s3PayloadStore }, { S3Client: Client }] = await Promise.all([import('./s3-payload-store.js'), import('@aws-sdk/client-s3')]);
-    return s3PayloadStore(s3 ?? new Client(s3ClientConfig()));
-  };
+  const load = async (): Promise<PayloadStore> => (await import('./default-payload-store.js')).defaultPayloadStore(s3);
   return {
     async getText(bucket, key) {
       // A failed load is not kept: the next claim check tries again.
