@@ -1,4 +1,4 @@
-#!/usr/bin/env -S npx tsx
+#!/usr/bin/env node
 // The operator CLI entry: `npm run cli -- <command>` (or `b24-pipeline` when
 // installed). All logic is in functions/cli/main.ts.
 import { createInterface } from 'node:readline/promises';

@@ -39,17 +39,19 @@ import { StateTables } from './parts/state-tables.js';
 export { LAMBDA_BUNDLING } from './parts/pipeline-function.js';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** `.ts` when this module runs from the repository's sources, `.js` from the installed package's dist/ (docs/package.md). */
+const SOURCE_EXTENSION = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 
 /** The poller Lambda's entry: the module the integration tests exercise. */
-export const POLLER_ENTRY = resolve(REPO_ROOT, 'functions/poller/handler.ts');
+export const POLLER_ENTRY = resolve(REPO_ROOT, `functions/poller/handler${SOURCE_EXTENSION}`);
 /** The default consumer Lambda's entry (logs a one-line summary per event). */
-export const DEFAULT_CONSUMER_ENTRY = resolve(REPO_ROOT, 'functions/consumers/default-handler.ts');
+export const DEFAULT_CONSUMER_ENTRY = resolve(REPO_ROOT, `functions/consumers/default-handler${SOURCE_EXTENSION}`);
 /** Exported handler name of both entries. */
 export const HANDLER_EXPORT = 'handler';
 
 /** Replaces the default consumer of one route with your own handler. */
 export interface ConsumerFunctionOptions {
-  /** Handler module (TypeScript or JavaScript), absolute or relative to the working directory. Build it with `createConsumerHandler` from functions/consumers. */
+  /** Handler module (TypeScript or JavaScript), absolute or relative to the working directory. Export `handler = lambdaConsumer({...})` from `b24-event-pipeline/consumer` in it. */
   readonly entry: string;
   /** Exported handler name. @default "handler" */
   readonly handler?: string;

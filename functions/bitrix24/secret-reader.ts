@@ -1,7 +1,9 @@
 // Reads source secrets from Secrets Manager with a small in-memory cache, so a
 // warm Lambda does not call GetSecretValue on every invocation. The fetch is
 // a port (tests pass a fake); the default adapter uses the AWS SDK client.
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+// The Secrets Manager client is loaded on the first read (dynamic import), so a
+// consumer that never calls ctx.bitrix24 never evaluates it (docs/package.md).
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecretReadError } from './errors.js';
 
 export type FetchSecret = (secretName: string) => Promise<string>;
@@ -28,6 +30,7 @@ export function secretsManagerFetch(client: SecretsManagerClient): FetchSecret {
   return async (secretName) => {
     let answer;
     try {
+      const { GetSecretValueCommand } = await import('./secrets-manager.js');
       answer = await client.send(new GetSecretValueCommand({ SecretId: secretName }));
     } catch (error) {
       const safe = new Error(error instanceof Error ? error.message.slice(0, 200) : 'unknown error');
@@ -36,6 +39,15 @@ export function secretsManagerFetch(client: SecretsManagerClient): FetchSecret {
     }
     if (typeof answer.SecretString !== 'string') throw new SecretReadError(secretName, 'it has no SecretString (binary secrets are not supported)');
     return answer.SecretString;
+  };
+}
+
+/** GetSecretValue through a SecretsManagerClient created on the first fetch. */
+function defaultFetch(): FetchSecret {
+  let client: Promise<SecretsManagerClient> | undefined;
+  return async (secretName) => {
+    client ??= import('./secrets-manager.js').then(({ SecretsManagerClient: Client }) => new Client({}));
+    return await secretsManagerFetch(await client)(secretName);
   };
 }
 
@@ -48,7 +60,7 @@ export function createSecretReader(options: SecretReaderOptions = {}): SecretRea
     async read(secretName) {
       const hit = cache.get(secretName);
       if (hit !== undefined && now() - hit.fetchedAt < maxAgeMs) return await hit.value;
-      fetchSecret ??= secretsManagerFetch(options.client ?? new SecretsManagerClient({}));
+      fetchSecret ??= options.client === undefined ? defaultFetch() : secretsManagerFetch(options.client);
       const value = fetchSecret(secretName);
       cache.set(secretName, { value, fetchedAt: now() });
       try {

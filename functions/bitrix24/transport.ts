@@ -2,7 +2,7 @@
 // per origin), timeouts for connect / response headers / body, a cap on the
 // response size, and transport failures turned into typed errors whose
 // `cause` is a sanitised copy (never the raw undici error).
-import { Agent, errors as undiciErrors } from 'undici';
+import { Agent } from './undici-agent.js';
 import {
   Bitrix24Error,
   NetworkError,
@@ -148,13 +148,13 @@ export class HttpTransport {
         throw new RequestAbortedError({ method: request.restMethod, code: 'ABORTED', cause });
       }
       const code = errorCode(error) ?? 'UNKNOWN';
-      if (error instanceof undiciErrors.ConnectTimeoutError || code === 'UND_ERR_CONNECT_TIMEOUT') {
+      if (code === 'UND_ERR_CONNECT_TIMEOUT') {
         throw new RequestTimeoutError({ ...base, code, phase: 'connect', timeoutMs: this.#options.connectTimeoutMs, cause });
       }
-      if (error instanceof undiciErrors.HeadersTimeoutError || code === 'UND_ERR_HEADERS_TIMEOUT') {
+      if (code === 'UND_ERR_HEADERS_TIMEOUT') {
         throw new RequestTimeoutError({ ...base, code, phase: 'headers', timeoutMs: this.#options.headersTimeoutMs, cause });
       }
-      if (error instanceof undiciErrors.BodyTimeoutError || code === 'UND_ERR_BODY_TIMEOUT') {
+      if (code === 'UND_ERR_BODY_TIMEOUT') {
         throw new RequestTimeoutError({ ...base, code, phase: 'body', timeoutMs: this.#options.bodyTimeoutMs, cause });
       }
       throw new NetworkError({ ...base, code, cause });

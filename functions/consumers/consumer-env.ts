@@ -1,6 +1,6 @@
 // The consumer Lambda's environment (set by lib/ and the local runtime), read
 // and validated on the first invocation, never at import time.
-import { z } from 'zod';
+import * as z from 'zod';
 import { ENV } from '../shared/observability.js';
 import { DEFAULT_MAX_ATTEMPTS } from '../shared/topology.js';
 import { ConsumerConfigError } from './errors.js';

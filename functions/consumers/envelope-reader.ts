@@ -2,7 +2,7 @@
 // checks from the payload bucket. Every way a body can be unusable for ever
 // becomes a PoisonMessageError naming the reason; a failed S3 read is
 // transient (ClaimCheckReadError) and retried like any handler failure.
-import { z } from 'zod';
+import * as z from 'zod';
 import { ENVELOPE_SCHEMA_VERSION, type InlineEnvelope, type QueueEnvelope } from '../shared/envelope.js';
 import { ClaimCheckReadError, PoisonMessageError } from './errors.js';
 import { describeIssues } from './events.js';

@@ -14,7 +14,7 @@
 // A known type that fails a strict rule is a schema mismatch: validateKnownEvent
 // answers `{ ok: false, issues, error }` and assertKnownEvent throws the
 // EventSchemaMismatchError (a PoisonMessageError) with the failing paths.
-import { z } from 'zod';
+import * as z from 'zod';
 import { PoisonMessageError } from './errors.js';
 import {
   BOT_EVENT_TYPES,

@@ -2,19 +2,19 @@
 // environment on the first invocation (never at import time) and reused while
 // the Lambda is warm. Users export `handler = lambdaConsumer({...handlers})`.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { s3ClientConfig, sqsClientConfig } from '../shared/aws-client-config.js';
+import { sqsClientConfig } from '../shared/aws-client-config.js';
 import { createDynamoDbAttemptCounter } from './attempts.js';
 import { bitrix24ClientFactory } from './bitrix24-from-env.js';
 import { type ConsumerHandler, type ConsumerHandlers, createConsumerHandler } from './consumer-handler.js';
 import { readConsumerEnvironment } from './consumer-env.js';
 import { type RunOnce, createDynamoDbRunOnce, runAlways } from './idempotency.js';
 import { type ConsumerLogger, type ConsumerMetrics, powertoolsConsumerLogger, powertoolsConsumerMetrics } from './observability.js';
+import type { PayloadStore } from './envelope-reader.js';
 import { createDynamoDbOutboxStore } from './outbox.js';
 import { sqsRecordQueue } from './record-queue.js';
-import { s3PayloadStore } from './s3-payload-store.js';
 import type { ClientFactory } from './source-clients.js';
 
 export interface LambdaConsumerOptions {
@@ -32,6 +32,26 @@ export interface LambdaConsumerOptions {
   readonly s3?: S3Client;
   /** For the DLQ sends and retry backoff on QUEUE_URL / DEAD_LETTER_QUEUE_URL. @default a new SQSClient */
   readonly sqs?: SQSClient;
+}
+
+/**
+ * The claim-check store, with the S3 client loaded on the first claim check
+ * (rare: events over 256 KiB), not at cold start: a dynamic import, so the
+ * bundle evaluates the S3 client's modules only then (docs/package.md).
+ */
+function lazyS3PayloadStore(s3: S3Client | undefined): PayloadStore {
+  let store: Promise<PayloadStore> | undefined;
+  const load = async (): Promise<PayloadStore> => (await import('./default-payload-store.js')).defaultPayloadStore(s3);
+  return {
+    async getText(bucket, key) {
+      // A failed load is not kept: the next claim check tries again.
+      store ??= load().catch((error: unknown) => {
+        store = undefined;
+        throw error;
+      });
+      return await (await store).getText(bucket, key);
+    },
+  };
 }
 
 /** Builds the handler now from the environment (the local runtime and tests call this directly). */
@@ -70,7 +90,7 @@ export function createConsumerHandlerFromEnv(handlers: ConsumerHandlers, options
     maxAttempts: env.maxAttempts,
     logger,
     metrics: options.metrics ?? powertoolsConsumerMetrics(),
-    payloads: s3PayloadStore(options.s3 ?? new S3Client(s3ClientConfig())),
+    payloads: lazyS3PayloadStore(options.s3),
     clientFactory:
       options.clientFactory ??
       bitrix24ClientFactory({ sources: env.sources, prefix: env.prefix, stateTableName: env.stateTableName, dynamoDb: dynamo, logger }),
@@ -78,14 +98,21 @@ export function createConsumerHandlerFromEnv(handlers: ConsumerHandlers, options
   });
 }
 
+/**
+ * A consumer Lambda: `export const handler = lambdaConsumer({...})`. It keeps
+ * the handlers it was built from (`handler.handlers`), so dev mode
+ * (`npm run dev -- --handlers <module>`) runs the very module you deploy.
+ */
+export type LambdaConsumer = ((event: SQSEvent, context: Context) => Promise<SQSBatchResponse>) & {
+  readonly handlers: ConsumerHandlers;
+};
+
 /** A Lambda entry over `handlers`, wired from the environment on first use. */
-export function lambdaConsumer(
-  handlers: ConsumerHandlers,
-  options: LambdaConsumerOptions = {},
-): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
+export function lambdaConsumer(handlers: ConsumerHandlers, options: LambdaConsumerOptions = {}): LambdaConsumer {
   let built: ConsumerHandler | undefined;
-  return async (event, context) => {
+  const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
     built ??= createConsumerHandlerFromEnv(handlers, options);
     return await built(event, context);
   };
+  return Object.assign(handler, { handlers });
 }

@@ -132,9 +132,11 @@ export async function loadHandlersModule(path: string, cwd: string): Promise<Con
   } catch (error) {
     throw new HandlersModuleError(`Cannot load the handlers module ${absolute}: ${error instanceof Error ? error.message : String(error)}. Check the path and that it compiles.`, { cause: error });
   }
-  const candidate = mod.handlers ?? mod.default;
+  // A deployable consumer module (`export const handler = lambdaConsumer({...})`) carries its handlers.
+  const deployed = typeof mod.handler === 'function' ? (mod.handler as { handlers?: unknown }).handlers : undefined;
+  const candidate = mod.handlers ?? deployed ?? mod.default;
   if (typeof candidate !== 'object' || candidate === null) {
-    throw new HandlersModuleError(`${absolute} must export \`handlers\` (or a default export): an object like { ONIMV2MESSAGEADD: async (event, ctx) => { … }, '*': async (event) => { … } }.`);
+    throw new HandlersModuleError(`${absolute} must export \`handler = lambdaConsumer({...})\`, \`handlers\` or a default export: an object like { ONIMV2MESSAGEADD: async (event, ctx) => { … }, '*': async (event) => { … } }.`);
   }
   const entries = Object.entries(candidate as Record<string, unknown>);
   const unknown = entries.filter(([key]) => !HANDLER_KEYS.has(key)).map(([key]) => key);

@@ -1,6 +1,6 @@
 // The poller Lambda's environment, read and validated once per container (on
 // the first invocation, never at import time).
-import { z } from 'zod';
+import * as z from 'zod';
 import { ENV } from '../shared/observability.js';
 import { CATCH_ALL_ROUTE } from '../shared/topology.js';
 import { PollerConfigError } from './errors.js';

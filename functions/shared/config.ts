@@ -1,7 +1,7 @@
 // The typed pipeline configuration: sources and options. Validated once at
 // synth (lib/) and again at run time (the poller's input, the local runtime),
 // with messages that name the bad field and how to fix it.
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULT_MAX_ATTEMPTS, DEFAULT_ROUTES, ROUTE_KEY_PATTERN, ROUTINGS, routesFor } from './topology.js';
 import { ConfigError } from './errors.js';
 
