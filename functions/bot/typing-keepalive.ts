@@ -110,17 +110,16 @@ export function startTyping(notify: NotifyTyping, options: TypingOptions = {}): 
     // A notify still hanging from the last round: do not pile another on it.
     if (inFlight !== undefined) return;
     sent += 1;
+    const reportError = (error: unknown): void => options.onError?.(error);
     let call: Promise<unknown>;
     try {
       call = notify(notice);
     } catch (error) {
-      call = Promise.reject(error);
+      reportError(error);
+      call = Promise.resolve();
     }
     inFlight = call
-      .then(
-        () => undefined,
-        (error: unknown) => options.onError?.(error),
-      )
+      .then(() => undefined, reportError)
       .finally(() => {
         inFlight = undefined;
       });
