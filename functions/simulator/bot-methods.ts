@@ -317,13 +317,48 @@ const inputActionNotify = withBot((env, call, bot) => {
   return { ok: true, result: { result: true } };
 });
 
+/** imbot.v2/bots/bot-get.md: by `botId` or `code` (of the caller's app); answers `{bot, users}` like register. */
+const get: MethodHandler = (env, call) => {
+  const code = stringParam(call.params, 'code');
+  if (intParam(call.params, 'botId') === undefined && code !== undefined) {
+    const appKey = appKeyOf(call.auth === 'oauth' ? call.clientId : undefined, call.userId);
+    const found = env.state.allBots().find((b) => !b.deleted && b.code === code && appKeyOf(b.clientId, b.ownerUserId) === appKey);
+    if (found === undefined) return fail(400, 'BOT_NOT_FOUND', 'Bot not found');
+    const bot = resolveBot(env, { ...call, params: { ...call.params, botId: found.id } });
+    return isOutcome(bot) ? bot : botAnswer(env, bot);
+  }
+  const bot = resolveBot(env, call);
+  return isOutcome(bot) ? bot : botAnswer(env, bot);
+};
+
+/** imbot.v2/commands/command-list.md: `{commands: Command[]}` of the bot. */
+const commandList = withBot((_env, _call, bot) => ({
+  ok: true,
+  result: {
+    commands: [...bot.commands.values()].map((c) => ({
+      id: c.id,
+      botId: bot.id,
+      command: c.command,
+      title: c.title,
+      params: c.params,
+      common: c.common,
+      hidden: c.hidden,
+      extranetSupport: c.extranetSupport,
+      category: bot.name ?? '',
+      context: '',
+    })),
+  },
+}));
+
 export const BOT_METHODS: ReadonlyArray<readonly [string, MethodHandler]> = [
   ['imbot.v2.bot.register', register],
   ['imbot.v2.bot.update', update],
   ['imbot.v2.bot.unregister', unregister],
   ['imbot.v2.bot.list', list],
+  ['imbot.v2.bot.get', get],
   ['imbot.v2.command.register', commandRegister],
   ['imbot.v2.command.answer', commandAnswer],
+  ['imbot.v2.command.list', commandList],
   ['imbot.v2.chat.message.send', messageSend],
   ['imbot.v2.chat.message.update', messageUpdate],
   ['imbot.v2.chat.message.delete', messageDelete],
