@@ -132,6 +132,9 @@ async function brokenOAuthSource(prefix: string) {
 
   clock += 3_601_000;
   sim.faults.inject({ method: TOKEN, kind: 'reset' });
+  // The renewal is a write: its answer lost, it is not retried blindly (the
+  // run fails); the next run renews with the spent token.
+  expect((await poll(sourceId)).errorCode).toBeDefined();
   const broken = await poll(sourceId);
   expect(broken.errorCode).toBe('invalid_grant');
   expect(tokenAnswers().slice(-2)).toEqual(['200', 'invalid_grant']);
