@@ -6,8 +6,9 @@
 // A developer may point this at their real portal, where every event the
 // poller commits is deleted by Bitrix24: so the workspace persists
 // (`.b24-pipeline/dev/`: DynamoDB Local's database, fauxqs's queues, the
-// idempotency records) and a restart after a crash resumes — nothing lost,
-// no handler run twice for an event it finished. A lock keeps a second run
+// idempotency records, the completion journal) and a restart after a crash
+// resumes — nothing lost, and no handler that completed (its completion
+// journalled, completion-journal.ts) runs again. A lock keeps a second run
 // off the same workspace. A fatal portal error (credentials, permission,
 // portal gone) ends the run with the fix named; transient trouble (HTML
 // instead of JSON, timeouts, 5xx) is shown live, as are handler log lines,
