@@ -184,8 +184,9 @@ export function journalledHandlers(
       const eventKey = idempotencyKey(ctx.sourceId, event.eventId);
       const earlier = journal.completedAt(eventKey);
       if (earlier !== undefined) {
-        // Completed before a crash, which came before its idempotency record was completed.
-        ctx.logger.info(`already completed at ${earlier} (before a restart); not run again`);
+        // Journalled, but its idempotency record never reached COMPLETED: a kill -9 (or an
+        // expired INPROGRESS record under load) came between the two.
+        ctx.logger.info(`already completed at ${earlier} (journalled); not run again`);
         await log?.appendIfMissing({ handledAt: earlier, sourceId: ctx.sourceId, route: ctx.route, handler: key, event });
         return;
       }
