@@ -38,12 +38,11 @@ import type { BotCommandAddEvent, BotDeleteEvent, BotJoinChatEvent, BotMessageAd
 import { IDEMPOTENCY_TABLE } from '../shared/topology.js';
 import { parseCommandParams } from './command-params.js';
 import { DynamoDbSeenMessages } from './dynamodb-seen-messages.js';
-import { BotConfigError, BotFrameworkError } from './errors.js';
+import { BotConfigError } from './errors.js';
 import { InMemorySeenMessages, type SeenMessages, seenMessageKey } from './seen-messages.js';
-import type { BotVoice } from './voice.js';
 
-/** What a bot handler gets: the consumer's context and the bot's voice (ctx.reply, typing, …). */
-export type BotContext = ConsumerContext & BotVoice;
+/** What a bot handler gets: the consumer's context, which carries the bot's voice (ctx.reply, typing, …: voice.ts). */
+export type BotContext = ConsumerContext;
 
 export type BotHandler<E> = (event: E, ctx: BotContext) => Promise<void>;
 
@@ -153,18 +152,6 @@ export function leadingCommand(text: string): string | undefined {
   return match?.[1]?.toLowerCase();
 }
 
-function hasVoice(ctx: ConsumerContext): ctx is BotContext {
-  const candidate = ctx as Partial<BotVoice>;
-  return typeof candidate.reply === 'function' && typeof candidate.typing === 'function';
-}
-
-function botContext(ctx: ConsumerContext): BotContext {
-  if (!hasVoice(ctx)) {
-    throw new BotFrameworkError('ctx has no reply/typing: run the bot router under lambdaConsumer (functions/consumers/lambda-consumer.ts), which gives every bot event its voice.');
-  }
-  return ctx;
-}
-
 function defaultSeenMessages(env: NodeJS.ProcessEnv): SeenMessages {
   const tableName = env.IDEMPOTENCY_TABLE_NAME?.trim();
   if (tableName === undefined || tableName === '') return new InMemorySeenMessages();
@@ -212,7 +199,7 @@ export function botRouter(options: BotRouterOptions, env: NodeJS.ProcessEnv = pr
     // Marked before the handler runs, so a MESSAGEADD handled meanwhile by another consumer finds it.
     if (dedupe) await seenMessages().remember(seenMessageKey(ctx.sourceId, bot.id, message.id));
     const params = command.params ?? '';
-    await handler(event, botContext(ctx), { name, params, args: parseCommandParams(params) });
+    await handler(event, ctx, { name, params, args: parseCommandParams(params) });
   };
 
   const onMessage = async (event: BotMessageAddEvent, ctx: ConsumerContext): Promise<void> => {
@@ -235,7 +222,7 @@ export function botRouter(options: BotRouterOptions, env: NodeJS.ProcessEnv = pr
         return;
       }
     }
-    await handler(event, botContext(ctx));
+    await handler(event, ctx);
   };
 
   const onJoinChat = async (event: BotJoinChatEvent, ctx: ConsumerContext): Promise<void> => {
@@ -246,7 +233,7 @@ export function botRouter(options: BotRouterOptions, env: NodeJS.ProcessEnv = pr
       ctx.logger.info(`added to ${event.data.dialogId} by a bot: no greeting`);
       return;
     }
-    await greet(event, botContext(ctx));
+    await greet(event, ctx);
   };
 
   const onBotDeleted = async (event: BotDeleteEvent, ctx: ConsumerContext): Promise<void> => {

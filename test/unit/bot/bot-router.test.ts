@@ -4,9 +4,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type BotContext, type BotRouterOptions, botRouter, leadingCommand, mentionsBot, messageSkipReason } from '../../../functions/bot/bot-router.js';
-import { BotConfigError, BotFrameworkError } from '../../../functions/bot/errors.js';
+import { BotConfigError } from '../../../functions/bot/errors.js';
 import { InMemorySeenMessages } from '../../../functions/bot/seen-messages.js';
-import type { ConsumerContext, ConsumerHandlers } from '../../../functions/consumers/consumer-handler.js';
+import type { ConsumerHandlers } from '../../../functions/consumers/consumer-handler.js';
 import { type BotCommandAddEvent, type BotMessageAddEvent, validateEvent } from '../../../functions/consumers/events.js';
 import type { KnownEventType } from '../../../functions/shared/event-types.js';
 import { capturingLogger, chatObject, dataFor, messageObject, userObject } from '../consumers/factories.js';
@@ -153,14 +153,6 @@ describe('bot router: commands', () => {
       'ONIMBOTV2JOINCHAT',
       'ONIMBOTV2MESSAGEADD',
     ]);
-  });
-
-  it('says what is missing when ctx has no voice (not run under lambdaConsumer)', async () => {
-    const { handlers } = recordingRouter();
-    const { logger } = capturingLogger();
-    const bare = { sourceId: 'helpdesk', logger } as unknown as ConsumerContext;
-
-    await expect(handlers.ONIMBOTV2COMMANDADD(commandEvent('/help', ''), bare)).rejects.toThrow(BotFrameworkError);
   });
 });
 
