@@ -10,12 +10,13 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
+import { LAMBDA_BUNDLE_ALIASES } from '../lib/parts/pipeline-function.js';
 import { BenchError } from './errors.js';
 import { median } from './stats.js';
 
 const run = promisify(execFile);
 
-/** Mirrors LAMBDA_BUNDLING in lib/b24-event-pipeline.ts (kept in sync by hand; the CDK option names differ). */
+/** Mirrors LAMBDA_BUNDLING in lib/parts/pipeline-function.ts (kept in sync by hand; the CDK option names differ). */
 export const ESBUILD_LIKE_CDK = {
   bundle: true,
   platform: 'node',
@@ -25,6 +26,7 @@ export const ESBUILD_LIKE_CDK = {
   mainFields: ['module', 'main'],
   banner: { js: "import { createRequire as __cr } from 'node:module';const require = __cr(import.meta.url);" },
   logLevel: 'silent',
+  alias: LAMBDA_BUNDLE_ALIASES,
 } as const;
 
 export interface ColdStartTarget {
