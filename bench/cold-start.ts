@@ -40,6 +40,8 @@ export interface ColdStartTarget {
   /** A different event per repetition (e.g. a new event id, so the consumer is not answering a duplicate). */
   readonly eventFor?: (repetition: number) => unknown;
   readonly env: Readonly<Record<string, string>>;
+  /** Runs before each repetition's process starts (e.g. state the previous scheduled run would have left). */
+  readonly beforeRepetition?: (repetition: number) => Promise<void>;
 }
 
 export interface ColdStartResult {
@@ -97,6 +99,7 @@ export async function measureColdStarts(
       const samples = { importMs: [] as number[], firstCallMs: [] as number[], processMs: [] as number[] };
       let firstCallError: string | undefined;
       for (let i = 0; i < options.repetitions; i += 1) {
+        await target.beforeRepetition?.(i);
         const started = performance.now();
         const { stdout, stderr } = await run(options.nodeBinary, [runner], {
           cwd: dir,
