@@ -79,7 +79,8 @@ export function perSourceQuery(
     expression: `SELECT ${aggregate}(${metricName}) FROM SCHEMA("${METRICS_NAMESPACE}", ${SERVICE_DIMENSION}, ${SOURCE_DIMENSION}) WHERE ${SERVICE_DIMENSION} = '${service}' GROUP BY ${SOURCE_DIMENSION} ORDER BY ${aggregate}() DESC LIMIT ${options.limit ?? 100}`,
     usingMetrics: {},
     period: options.period ?? Duration.minutes(5),
-    ...(options.label === undefined ? {} : { label: options.label }),
+    // A dynamic label: each series of the GROUP BY keeps its own name (the SourceId), not the query text.
+    label: options.label ?? '${LABEL}',
   });
 }
 
