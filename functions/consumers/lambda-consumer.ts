@@ -24,7 +24,7 @@ export interface LambdaConsumerOptions {
   readonly logger?: ConsumerLogger;
   /** @default Powertools Metrics, namespace B24EventPipeline, dimension SourceId */
   readonly metrics?: ConsumerMetrics;
-  /** @default real Bitrix24 clients from SOURCES + Secrets Manager */
+  /** @default real Bitrix24 clients: the source from SOURCES or the registry (REGISTRY_TABLE_NAME), its secret from Secrets Manager */
   readonly clientFactory?: ClientFactory;
   /** @default DynamoDB on IDEMPOTENCY_TABLE_NAME (every delivery runs when it is unset) */
   readonly runOnce?: RunOnce;
@@ -93,7 +93,14 @@ export function createConsumerHandlerFromEnv(handlers: ConsumerHandlers, options
     payloads: lazyS3PayloadStore(options.s3),
     clientFactory:
       options.clientFactory ??
-      bitrix24ClientFactory({ sources: env.sources, prefix: env.prefix, stateTableName: env.stateTableName, dynamoDb: dynamo, logger }),
+      bitrix24ClientFactory({
+        sources: env.sources,
+        prefix: env.prefix,
+        ...(env.registryTableName === undefined ? {} : { registryTableName: env.registryTableName }),
+        stateTableName: env.stateTableName,
+        dynamoDb: dynamo,
+        logger,
+      }),
     ...(env.route === undefined ? {} : { route: env.route }),
   });
 }
