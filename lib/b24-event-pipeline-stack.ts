@@ -1,9 +1,10 @@
-// The ready-to-deploy stack: the pipeline construct plus outputs that tell
-// the operator where to put each source's credentials and describe the
-// pipeline to the operator CLI (functions/cli/target.ts, STACK_OUTPUTS).
+// The ready-to-deploy stack: the pipeline construct plus outputs that
+// describe the pipeline to the operator CLI (functions/cli/target.ts,
+// STACK_OUTPUTS). None per source (issue 13): the sources and where their
+// credentials are live in the registry (`npm run cli -- sources list`).
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { B24EventPipeline, type B24EventPipelineProps, operatorSourceView } from './b24-event-pipeline.js';
+import { B24EventPipeline, type B24EventPipelineProps } from './b24-event-pipeline.js';
 
 export type B24EventPipelineStackProps = StackProps & B24EventPipelineProps;
 
@@ -13,9 +14,6 @@ export class B24EventPipelineStack extends Stack {
   constructor(scope: Construct, id: string, props: B24EventPipelineStackProps) {
     super(scope, id, props);
     this.pipeline = new B24EventPipeline(this, 'Pipeline', props);
-    for (const [sourceId, secret] of this.pipeline.secrets) {
-      new CfnOutput(this, `SecretOf-${sourceId}`, { description: `Secrets Manager secret with the credentials of source "${sourceId}"`, value: secret.secretName });
-    }
     new CfnOutput(this, 'AlarmTopicArn', { description: 'SNS topic of every pipeline alarm', value: this.pipeline.alarmTopic.topicArn });
     new CfnOutput(this, 'StateTableName', { value: this.pipeline.stateTable.tableName });
     new CfnOutput(this, 'PayloadBucketName', { value: this.pipeline.payloadBucket.bucketName });
@@ -24,10 +22,8 @@ export class B24EventPipelineStack extends Stack {
     new CfnOutput(this, 'Prefix', { description: 'Configuration prefix of every resource name', value: prefix });
     new CfnOutput(this, 'QueueUrls', { description: 'JSON object: route key → queue URL', value: urls(this.pipeline.queues) });
     new CfnOutput(this, 'DeadLetterQueueUrls', { description: 'JSON object: route key → dead-letter queue URL', value: urls(this.pipeline.deadLetterQueues) });
-    new CfnOutput(this, 'Sources', {
-      description: 'JSON array of the configured sources (no credentials)',
-      value: this.toJsonString(this.pipeline.config.sources.map((s) => operatorSourceView(prefix, s))),
-    });
+    new CfnOutput(this, 'RegistryTableName', { description: 'The source registry: `npm run cli -- sources list --stack …`', value: this.pipeline.registryTable.tableName });
+    new CfnOutput(this, 'SecretNamePrefix', { description: 'Every source\'s credentials secret is named <this prefix><source id> (sources add creates it)', value: this.pipeline.secretNamePrefix });
   }
 }
 

@@ -1,7 +1,9 @@
 // The whole pipeline as one construct, composed of named parts (lib/parts/):
-// encryption key, state and idempotency tables, claim-check bucket, route
-// queues with DLQs, source secrets, the poller fleet, the route consumers,
-// alarms and a dashboard. Names, keys and settings come from functions/shared/,
+// encryption key, state, idempotency and source registry tables, the registry
+// seed, claim-check bucket, route queues with DLQs, the poller shards, the
+// route consumers, alarms and a dashboard. Nothing in it grows with the number
+// of sources (issue 13): sources live in the registry, their secrets under a
+// name prefix, their alarms are one Metrics Insights alarm per kind. Names, keys and settings come from functions/shared/,
 // the same definitions the local runtime provisions from, so what `cdk deploy`
 // creates is what the integration tests run against. docs/infrastructure.md
 // names the parts.
@@ -16,13 +18,14 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { CustomResource } from 'aws-cdk-lib';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { type PipelineConfig, type PipelineConfigInput, type SourceConfig, parsePipelineConfig, secretNameOf } from '../functions/shared/config.js';
 import { ConfigError } from '../functions/shared/errors.js';
 import * as topology from '../functions/shared/topology.js';
-import { deployedRoutes, sourcesOfRoute } from './deployed-routes.js';
+import { deployedRoutes } from './deployed-routes.js';
 import { InvalidPipelinePropsError, PipelineConfigurationError } from './errors.js';
 import { ClaimCheckBucket } from './parts/claim-check-bucket.js';
 import { PipelineEncryptionKey } from './parts/encryption-key.js';
@@ -33,7 +36,8 @@ import { pollerMetric, pollerMetricSummedOver } from './parts/pipeline-metrics.j
 import { PollerFleet } from './parts/poller-fleet.js';
 import { type RouteConsumerSpec, RouteConsumers } from './parts/route-consumers.js';
 import { RouteQueues, VISIBILITY_TIMEOUT_FACTOR } from './parts/route-queues.js';
-import { SourceSecrets } from './parts/source-secrets.js';
+import { RegistrySeed } from './parts/registry-seed.js';
+import { SecretNames } from './parts/source-secrets.js';
 import { StateTables } from './parts/state-tables.js';
 
 export { LAMBDA_BUNDLING } from './parts/pipeline-function.js';
@@ -46,7 +50,9 @@ const SOURCE_EXTENSION = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 export const POLLER_ENTRY = resolve(REPO_ROOT, `functions/poller/handler${SOURCE_EXTENSION}`);
 /** The default consumer Lambda's entry (logs a one-line summary per event). */
 export const DEFAULT_CONSUMER_ENTRY = resolve(REPO_ROOT, `functions/consumers/default-handler${SOURCE_EXTENSION}`);
-/** Exported handler name of both entries. */
+/** The registry seed custom resource's entry (functions/registry/seed-handler.ts). */
+export const REGISTRY_SEED_ENTRY = resolve(REPO_ROOT, `functions/registry/seed-handler${SOURCE_EXTENSION}`);
+/** Exported handler name of every entry. */
 export const HANDLER_EXPORT = 'handler';
 
 /** Replaces the default consumer of one route with your own handler. */
@@ -72,17 +78,19 @@ export interface B24EventPipelineProps {
   readonly stateTable?: dynamodb.ITable;
   /** Your own idempotency table (partition key `id` string, TTL `expiration`, encrypted with `encryptionKey`). @default a new table `<prefix>-idempotency` */
   readonly idempotencyTable?: dynamodb.ITable;
+  /** Your own source registry (partition key `id` string, encrypted with `encryptionKey`). @default a new table `<prefix>-sources` */
+  readonly registryTable?: dynamodb.ITable;
   /** Your own topic for alarm notifications; its policy must let CloudWatch publish. Conflicts with config `alarmEmail` (subscribe your topic yourself). @default a new KMS-encrypted, TLS-only topic */
   readonly alarmTopic?: sns.ITopic;
   /** Customer-managed key for tables, queues, bucket, secrets and the alarm topic. Bring your own key only if its policy lets cloudwatch.amazonaws.com use it (alarms publish to the encrypted topic). @default a new key with yearly rotation */
   readonly encryptionKey?: kms.IKey;
   /** What happens to tables, bucket, secrets and key when they leave the stack. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
-  /** `create`: the stack creates each source's secret with a placeholder value; `import`: the secrets already exist under their names. @default "create" */
+  /** `create`: the registry seed creates each configured source's missing secret with a placeholder value at deploy; `import`: the secrets already exist under their names. @default "create" */
   readonly secrets?: 'create' | 'import';
   /** Poller timeout. Continuous mode polls until just before it, so the next scheduled run takes over. @default scheduleMinutes × 1 min (at most 15 min) */
   readonly pollerTimeout?: Duration;
-  /** Reserved concurrency of the poller, or `false` for none (new accounts with a concurrency quota of 10 cannot reserve). @default 2 × enabled sources */
+  /** Reserved concurrency of the poller, or `false` for none (new accounts with a concurrency quota of 10 cannot reserve). @default 2 × fleet.shards (a shard's run may overlap the next) */
   readonly pollerReservedConcurrency?: number | false;
   /** Poller memory in MB. @default 256 */
   readonly pollerMemorySize?: number;
@@ -163,6 +171,10 @@ export class B24EventPipeline extends Construct {
   readonly encryptionKey: kms.IKey;
   readonly stateTable: dynamodb.ITable;
   readonly idempotencyTable: dynamodb.ITable;
+  /** The source registry (functions/registry). */
+  readonly registryTable: dynamodb.ITable;
+  /** The custom resource that seeds the configured sources into the registry at deploy. */
+  readonly registrySeed: CustomResource;
   readonly payloadBucket: s3.Bucket;
   /** Route key → FIFO queue (the catch-all included). */
   readonly queues: ReadonlyMap<string, sqs.Queue>;
@@ -170,11 +182,13 @@ export class B24EventPipeline extends Construct {
   readonly deadLetterQueues: ReadonlyMap<string, sqs.Queue>;
   /** Undelivered scheduler invocations of the poller. */
   readonly schedulerDeadLetterQueue: sqs.Queue;
-  /** Source id → its credentials secret. */
+  /** Configured source id → a reference to its credentials secret (no resource: secrets are created at run time or by the seed). */
   readonly secrets: ReadonlyMap<string, secretsmanager.ISecret>;
+  /** The name prefix of every source's secret, `<prefix>/sources/`. */
+  readonly secretNamePrefix: string;
   readonly poller: NodejsFunction;
-  /** Source id → its poll schedule (enabled sources only). */
-  readonly schedules: ReadonlyMap<string, scheduler.Schedule>;
+  /** The poller shards' schedules, shard 0 first (config fleet.shards). */
+  readonly schedules: readonly scheduler.Schedule[];
   /** Route key → consumer function. */
   readonly consumers: ReadonlyMap<string, NodejsFunction>;
   readonly alarmTopic: sns.ITopic;
@@ -186,7 +200,7 @@ export class B24EventPipeline extends Construct {
     readonly stateTables: StateTables;
     readonly claimCheckBucket: ClaimCheckBucket;
     readonly routeQueues: RouteQueues;
-    readonly sourceSecrets: SourceSecrets;
+    readonly registrySeed: RegistrySeed;
     readonly pollerFleet: PollerFleet;
     readonly routeConsumers: RouteConsumers;
     readonly alarms: PipelineAlarms;
@@ -202,7 +216,6 @@ export class B24EventPipeline extends Construct {
     this.routes = routes;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
-    const enabledSources = config.sources.filter((s) => s.enabled);
     const resolved = resolveProps(props, config, routeKeys);
 
     const encryptionKey = new PipelineEncryptionKey(this, 'PipelineEncryptionKey', { prefix, removalPolicy, ...(props.encryptionKey === undefined ? {} : { existingKey: props.encryptionKey }) });
@@ -213,22 +226,37 @@ export class B24EventPipeline extends Construct {
       removalPolicy,
       ...(props.stateTable === undefined ? {} : { existingStateTable: props.stateTable }),
       ...(props.idempotencyTable === undefined ? {} : { existingIdempotencyTable: props.idempotencyTable }),
+      ...(props.registryTable === undefined ? {} : { existingRegistryTable: props.registryTable }),
     });
     const claimCheckBucket = new ClaimCheckBucket(this, 'ClaimCheckBucket', { encryptionKey: key, removalPolicy });
     const consumerTimeoutSeconds = new Map([...resolved.consumers].map(([route, spec]) => [route, spec.timeoutSeconds]));
     const routeQueues = new RouteQueues(this, 'RouteQueues', { prefix, consumerTimeoutSeconds, encryptionKey: key, removalPolicy, maxReceiveCount: resolved.maxReceiveCount });
-    const sourceSecrets = new SourceSecrets(this, 'SourceSecrets', { prefix, sources: config.sources, mode: props.secrets ?? 'create', encryptionKey: key, removalPolicy });
+    const secretNames = new SecretNames(this, prefix);
+    const registrySeed = new RegistrySeed(this, 'RegistrySeed', {
+      prefix,
+      entry: REGISTRY_SEED_ENTRY,
+      handler: HANDLER_EXPORT,
+      sources: config.sources,
+      registryTable: stateTables.registryTable,
+      secrets: props.secrets ?? 'create',
+      secretNames,
+      encryptionKey: key,
+      logRetention,
+    });
     const pollerFleet = new PollerFleet(this, 'PollerFleet', {
       prefix,
       entry: POLLER_ENTRY,
       handler: HANDLER_EXPORT,
-      enabledSources,
+      shards: config.fleet.shards,
+      sourcesPerInvocation: config.fleet.sourcesPerInvocation,
       scheduleMinutes: config.scheduleMinutes,
+      registryTable: stateTables.registryTable,
+      configuredSources: config.sources,
       routes,
       queues: routeQueues.queues,
       stateTable: stateTables.stateTable,
       payloadBucket: claimCheckBucket.bucket,
-      secrets: sourceSecrets.secrets,
+      secretNames,
       encryptionKey: key,
       timeoutSeconds: resolved.pollerTimeoutSeconds,
       memorySize: resolved.pollerMemorySize,
@@ -241,13 +269,13 @@ export class B24EventPipeline extends Construct {
       consumers: resolved.consumers,
       queues: routeQueues.queues,
       deadLetterQueues: routeQueues.deadLetterQueues,
-      routeSources: new Map(routeKeys.map((route) => [route, sourcesOfRoute(route, routes, config.sources)])),
-      describeSource: (source) => publicSourceView(prefix, source),
+      configuredSources: config.sources,
+      registryTable: stateTables.registryTable,
       maxAttempts: resolved.maxAttempts,
       stateTable: stateTables.stateTable,
       idempotencyTable: stateTables.idempotencyTable,
       payloadBucket: claimCheckBucket.bucket,
-      secrets: sourceSecrets.secrets,
+      secretNames,
       encryptionKey: key,
       batchSize: config.consumer.batchSize,
       maxConcurrency: config.consumer.maxConcurrency,
@@ -255,8 +283,6 @@ export class B24EventPipeline extends Construct {
     });
     const alarms = new PipelineAlarms(this, 'PipelineAlarms', {
       prefix,
-      enabledSources,
-      sources: config.sources,
       maxReceiveCount: resolved.maxReceiveCount,
       staleAfterMinutes: config.staleAfterMinutes,
       ...(props.oldestMessageAgeAlarm === undefined ? {} : { oldestMessageAge: props.oldestMessageAgeAlarm }),
@@ -274,8 +300,6 @@ export class B24EventPipeline extends Construct {
         ? undefined
         : new PipelineDashboard(this, 'PipelineDashboard', {
             prefix,
-            enabledSources,
-            sources: config.sources,
             alarms: alarms.alarms,
             queues: routeQueues.queues,
             deadLetterQueues: routeQueues.deadLetterQueues,
@@ -283,14 +307,17 @@ export class B24EventPipeline extends Construct {
             consumers: routeConsumers.consumers,
           });
 
-    this.parts = { encryptionKey, stateTables, claimCheckBucket, routeQueues, sourceSecrets, pollerFleet, routeConsumers, alarms, dashboard };
+    this.parts = { encryptionKey, stateTables, claimCheckBucket, routeQueues, registrySeed, pollerFleet, routeConsumers, alarms, dashboard };
     this.encryptionKey = key;
     this.stateTable = stateTables.stateTable;
     this.idempotencyTable = stateTables.idempotencyTable;
+    this.registryTable = stateTables.registryTable;
+    this.registrySeed = registrySeed.resource;
     this.payloadBucket = claimCheckBucket.bucket;
     this.queues = routeQueues.queues;
     this.deadLetterQueues = routeQueues.deadLetterQueues;
-    this.secrets = sourceSecrets.secrets;
+    this.secrets = secretNames.references(config.sources);
+    this.secretNamePrefix = secretNames.namePrefix;
     this.schedulerDeadLetterQueue = pollerFleet.schedulerDeadLetterQueue;
     this.poller = pollerFleet.poller;
     this.schedules = pollerFleet.schedules;
@@ -343,7 +370,6 @@ interface ResolvedProps {
 
 /** Props checked against each other and the configuration, defaults applied. Throws InvalidPipelinePropsError naming the prop and the fix. */
 function resolveProps(props: B24EventPipelineProps, config: PipelineConfig, routeKeys: readonly string[]): ResolvedProps {
-  const enabledSources = config.sources.filter((s) => s.enabled);
   const consumerOverrides = props.consumers ?? {};
   for (const route of Object.keys(consumerOverrides)) {
     if (!routeKeys.includes(route)) {
@@ -360,10 +386,11 @@ function resolveProps(props: B24EventPipelineProps, config: PipelineConfig, rout
     1,
     MAX_LAMBDA_TIMEOUT_SECONDS,
   );
-  const reserved = props.pollerReservedConcurrency ?? Math.max(1, 2 * enabledSources.length);
-  if (reserved !== false && (!Number.isInteger(reserved) || reserved < enabledSources.length)) {
+  const shards = config.fleet.shards;
+  const reserved = props.pollerReservedConcurrency ?? 2 * shards;
+  if (reserved !== false && (!Number.isInteger(reserved) || reserved < shards)) {
     throw new InvalidPipelinePropsError(
-      `pollerReservedConcurrency (${String(reserved)}) must be a whole number ≥ the ${enabledSources.length} enabled source(s), each polled by its own invocation; raise it or pass false for none.`,
+      `pollerReservedConcurrency (${String(reserved)}) must be a whole number ≥ fleet.shards (${shards}), each shard run being one invocation; raise it or pass false for none.`,
     );
   }
   if (props.secrets !== undefined && props.secrets !== 'create' && props.secrets !== 'import') {

@@ -16,9 +16,10 @@ export interface DeployedRoutes {
 }
 
 /** The routes a configuration deploys queues and consumers for. Pure. */
-export function deployedRoutes(config: Pick<PipelineConfig, 'routes' | 'sources'>): DeployedRoutes {
-  const receivesUserEvents = config.sources.some((s) => s.kind === 'user' || s.withUserEvents);
-  const receivesBotEvents = config.sources.some((s) => s.kind === 'bot');
+export function deployedRoutes(config: Pick<PipelineConfig, 'routes' | 'sources'> & Partial<Pick<PipelineConfig, 'sourceKinds'>>): DeployedRoutes {
+  const kinds = deployedSourceKinds(config);
+  const receivesUserEvents = kinds.includes('user');
+  const receivesBotEvents = kinds.includes('bot');
   const routes: Record<string, string> = {};
   for (const [eventType, route] of Object.entries(config.routes)) {
     // Bot types start with ONIMBOTV2, user types with ONIMV2; custom types
@@ -31,6 +32,22 @@ export function deployedRoutes(config: Pick<PipelineConfig, 'routes' | 'sources'
     if (keep) routes[eventType] = route;
   }
   return { routes, routeKeys: routeKeys(routes) };
+}
+
+/**
+ * The kinds of source the deployment has queues for: config `sourceKinds`, else the kinds the configured
+ * sources need (a bot with withUserEvents needs the user routes too), else — no configured source, every
+ * source comes at run time — both. Pure.
+ */
+export function deployedSourceKinds(config: Pick<PipelineConfig, 'sources'> & Partial<Pick<PipelineConfig, 'sourceKinds'>>): ReadonlyArray<'user' | 'bot'> {
+  if (config.sourceKinds !== undefined) return [...new Set(config.sourceKinds)].sort();
+  if (config.sources.length === 0) return ['bot', 'user'];
+  const kinds = new Set<'user' | 'bot'>();
+  for (const source of config.sources) {
+    kinds.add(source.kind);
+    if (source.withUserEvents) kinds.add('user');
+  }
+  return [...kinds].sort();
 }
 
 /**

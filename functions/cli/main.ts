@@ -11,6 +11,7 @@ import { CliError, CliUsageError, ConfirmationRequiredError, UnknownRouteError, 
 import { routeDepths } from './queue-depths.js';
 import { redriveDeadLetters } from './redrive.js';
 import { sourceClientFor } from './source-credentials.js';
+import { runSourcesCommand } from './sources.js';
 import { listQuarantinedEvents, readSourceState, recordSubscription, resetCommittedOffset, type SourceStateView } from './source-state.js';
 import { type PipelineTarget, resolveTarget } from './target.js';
 
@@ -37,6 +38,8 @@ Commands
   redrive     --route <r>|--all  move dead-lettered messages back to their queue  [--dry-run] [--max <n>]
   reset-offset --source <id> (--to <offset>|--clear) --yes-i-understand
                                  move the committed offset (only while no poller holds the lease)
+  sources list|show|add|enable|disable|remove
+                                 the source registry at run time, no deploy (see \`sources --help\`, docs/registry.md)
   bot register|commands|list|unregister
                                  set up a fetch-mode bot with imbot.v2 (see \`bot --help\`, docs/bots.md)
 
@@ -252,6 +255,7 @@ function errorJson(error: CliError | Bitrix24Error | Error): unknown {
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   if (argv[0] === 'bot') return await runBotCommand(argv.slice(1), io);
   if (argv[0] === 'say') return await runSayCommand(argv.slice(1), io);
+  if (argv[0] === 'sources') return await runSourcesCommand(argv.slice(1), io);
   let values: Values;
   let positionals: string[];
   try {

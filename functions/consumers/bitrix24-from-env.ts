@@ -1,9 +1,15 @@
 // The Lambda default for ctx.bitrix24: a Bitrix24 client per source, built
-// from the source's configuration (SOURCES) and its Secrets Manager secret,
-// that follows the secret (SecretFollowingClient): a changed secret is picked
-// up within the reader's cache age, and a call refused for its credentials
-// re-reads the secret and retries once. OAuth tokens are shared with the
-// poller through the state table, with the same seed rules.
+// from the source's registration and its Secrets Manager secret, that follows
+// the secret (SecretFollowingClient): a changed secret is picked up within the
+// reader's cache age, and a call refused for its credentials re-reads the
+// secret and retries once. OAuth tokens are shared with the poller through the
+// state table, with the same seed rules.
+//
+// Where a source is found (issue 13): in SOURCES when listed there (local
+// runtime, tests), else in the source registry through a cached lookup
+// (CachedSourceLookup: a warm consumer sees a change within its max age).
+// Every call checks the lookup; when the registration's version changed
+// (portal, secret, bot moved), the client is rebuilt from the new one.
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   type Bitrix24Logger,
@@ -15,14 +21,74 @@ import {
   createSecretReader,
   dynamoDbTokenStoreFactory,
 } from '../bitrix24/index.js';
+import { CachedSourceLookup } from '../registry/cached-source-lookup.js';
+import { DynamoDbSourceRegistry } from '../registry/dynamodb-source-registry.js';
+import type { RegisteredSource } from '../registry/source-registry.js';
 import { secretNameOf } from '../shared/config.js';
 import { paramsAsBot, withoutAsBot } from './bot-token.js';
 import type { ConsumerSource } from './consumer-env.js';
 import { SourceClientError } from './errors.js';
 import type { Bitrix24Caller, ClientFactory } from './source-clients.js';
 
+/** What ctx.bitrix24 needs to know of a source; `version` changes when its registration does. */
+export interface ResolvedSource {
+  readonly source: ConsumerSource;
+  readonly secretName: string;
+  readonly version: number;
+}
+
+/** Finds a source by id: undefined when it is not registered. */
+export type SourceResolver = (sourceId: string) => Promise<ResolvedSource | undefined>;
+
+/** A registered source as ctx.bitrix24 sees it; an app-install source is not served by this factory. */
+function resolvedFromRegistry(registered: RegisteredSource): ResolvedSource {
+  const { config, credentials } = registered;
+  if (credentials.kind !== 'secret') {
+    throw new SourceClientError(config.id, `ctx.bitrix24: source "${config.id}" is a Marketplace install (tokens per member_id); pass the install module's clientFactory to lambdaConsumer.`);
+  }
+  const source: ConsumerSource = {
+    id: config.id,
+    kind: config.kind,
+    portal: config.portal,
+    auth: config.auth,
+    secretName: credentials.secretName,
+    ...(config.botId === undefined ? {} : { botId: config.botId }),
+  };
+  return { source, secretName: credentials.secretName, version: registered.version };
+}
+
+/**
+ * The lookup the Lambda default uses: SOURCES first (static, version 0), then the registry table through a
+ * cached lookup. Without a registry table only SOURCES is searched.
+ */
+export function sourceResolver(input: {
+  readonly sources: readonly ConsumerSource[];
+  readonly prefix: string;
+  readonly registryTableName: string | undefined;
+  readonly dynamoDb: () => DynamoDBClient;
+  /** @default a CachedSourceLookup over DynamoDbSourceRegistry (60 s max age, eventually consistent reads) */
+  readonly lookup?: Pick<CachedSourceLookup, 'get'>;
+}): SourceResolver {
+  let lookup = input.lookup;
+  const tableName = input.registryTableName;
+  return async (sourceId) => {
+    const listed = input.sources.find((candidate) => candidate.id === sourceId);
+    if (listed !== undefined) return { source: listed, secretName: secretNameOf(input.prefix, listed), version: 0 };
+    if (lookup === undefined) {
+      if (tableName === undefined) return undefined;
+      lookup = new CachedSourceLookup({ registry: new DynamoDbSourceRegistry({ client: input.dynamoDb(), tableName, consistentRead: false }) });
+    }
+    const registered = await lookup.get(sourceId);
+    return registered === undefined ? undefined : resolvedFromRegistry(registered);
+  };
+}
+
 export interface Bitrix24FactoryInput {
   readonly sources: readonly ConsumerSource[];
+  /** The source registry table (REGISTRY_TABLE_NAME); sources not in `sources` are looked up there. @default none */
+  readonly registryTableName?: string;
+  /** Finds a source. @default sourceResolver(sources, registryTableName) */
+  readonly resolveSource?: SourceResolver;
   /** Pipeline prefix for default secret names. */
   readonly prefix: string;
   /** State table holding rotated OAuth tokens (required for OAuth sources). */
@@ -40,15 +106,13 @@ export function bitrix24ClientFactory(input: Bitrix24FactoryInput): ClientFactor
   const secrets = input.secrets ?? createSecretReader();
   const createClient =
     input.createClient ?? ((credentials: Bitrix24Credentials) => createBitrix24Client({ credentials, ...(input.logger === undefined ? {} : { logger: input.logger }) }));
-  return (sourceId): Bitrix24Caller => {
-    const source = input.sources.find((candidate) => candidate.id === sourceId);
-    if (source === undefined) {
-      throw new SourceClientError(sourceId, `ctx.bitrix24: source "${sourceId}" is not in this consumer's SOURCES; add it to the pipeline configuration and redeploy.`);
-    }
-    const stateTableName = input.stateTableName;
-    const client = new SecretFollowingClient({
-      source,
-      secretName: secretNameOf(input.prefix, source),
+  const resolveSource =
+    input.resolveSource ?? sourceResolver({ sources: input.sources, prefix: input.prefix, registryTableName: input.registryTableName, dynamoDb: input.dynamoDb });
+  const stateTableName = input.stateTableName;
+  const build = (resolved: ResolvedSource): SecretFollowingClient =>
+    new SecretFollowingClient({
+      source: resolved.source,
+      secretName: resolved.secretName,
       secrets,
       tokenStoreFactory: (store) => {
         if (stateTableName === undefined) {
@@ -59,13 +123,28 @@ export function bitrix24ClientFactory(input: Bitrix24FactoryInput): ClientFactor
       createClient,
       ...(input.logger === undefined ? {} : { logger: input.logger }),
     });
+  const require = async (sourceId: string): Promise<ResolvedSource> => {
+    const resolved = await resolveSource(sourceId);
+    if (resolved === undefined) {
+      throw new SourceClientError(sourceId, `ctx.bitrix24: source "${sourceId}" is not registered (\`npm run cli -- sources list\`); add it with \`sources add\`, or to the pipeline configuration.`);
+    }
+    return resolved;
+  };
+  return async (sourceId): Promise<Bitrix24Caller> => {
+    const first = await require(sourceId);
+    let current = { version: first.version, client: build(first) };
     return {
-      portal: source.portal,
-      call: (method, params, options) =>
-        options?.asBot === true
+      portal: first.source.portal,
+      call: async (method, params, options) => {
+        const latest = await require(sourceId);
+        // The registration changed (portal, secret, bot): a client of the new one.
+        if (latest.version !== current.version) current = { version: latest.version, client: build(latest) };
+        const { source } = latest;
+        return options?.asBot === true
           ? // The token is read from the build the call uses, so a repeat after a rotated token carries the new one.
-            client.call(method, (built) => paramsAsBot(source.id, source.auth, built.botToken, params), withoutAsBot(options))
-          : client.call(method, params, withoutAsBot(options)),
+            await current.client.call(method, (built) => paramsAsBot(source.id, source.auth, built.botToken, params), withoutAsBot(options))
+          : await current.client.call(method, params, withoutAsBot(options));
+      },
     };
   };
 }

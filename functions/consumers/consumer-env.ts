@@ -27,7 +27,15 @@ export interface ConsumerEnvironment {
   readonly payloadBucketName: string | undefined;
   /** PIPELINE_PREFIX: default secret names `<prefix>/sources/<id>`. @default "b24" */
   readonly prefix: string;
-  /** SOURCES: JSON array of {id, kind, portal, auth, secretName?, botId?}. @default [] */
+  /**
+   * REGISTRY_TABLE_NAME: the source registry, where ctx.bitrix24 looks a source up (what lib/ sets; issue 13).
+   * @default none: only SOURCES
+   */
+  readonly registryTableName: string | undefined;
+  /**
+   * SOURCES: JSON array of {id, kind, portal, auth, secretName?, botId?}; sources listed here are not looked up
+   * in the registry (the local runtime and tests set it; lib/ no longer does: it passed 4 KB at ~35 sources). @default []
+   */
   readonly sources: readonly ConsumerSource[];
   /** QUEUE_URL: the route's queue (retry backoff via ChangeMessageVisibility). */
   readonly queueUrl: string | undefined;
@@ -73,6 +81,7 @@ export function readConsumerEnvironment(env: NodeJS.ProcessEnv = process.env): C
     stateTableName: optional(env, ENV.stateTableName),
     payloadBucketName: optional(env, ENV.payloadBucketName),
     prefix: optional(env, ENV.prefix) ?? 'b24',
+    registryTableName: optional(env, ENV.registryTableName),
     sources,
   };
 }

@@ -7,7 +7,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { sqsClientConfig } from '../shared/aws-client-config.js';
 import { createDynamoDbAttemptCounter } from './attempts.js';
-import { bitrix24ClientFactory } from './bitrix24-from-env.js';
+import { bitrix24ClientFactory, sourceResolver } from './bitrix24-from-env.js';
 import { type ConsumerHandler, type ConsumerHandlers, createConsumerHandler } from './consumer-handler.js';
 import { readConsumerEnvironment } from './consumer-env.js';
 import { type RunOnce, createDynamoDbRunOnce, runAlways } from './idempotency.js';
@@ -16,7 +16,7 @@ import type { PayloadStore } from './envelope-reader.js';
 import { createDynamoDbOutboxStore } from './outbox.js';
 import { sqsRecordQueue } from './record-queue.js';
 import type { ClientFactory } from './source-clients.js';
-import { type VoiceSourceLookup, voiceSourcesFromConfig } from './voice-sources.js';
+import { type VoiceSourceLookup, voiceSourceOf } from './voice-sources.js';
 
 export interface LambdaConsumerOptions {
   /** Environment to read. @default process.env */
@@ -25,7 +25,7 @@ export interface LambdaConsumerOptions {
   readonly logger?: ConsumerLogger;
   /** @default Powertools Metrics, namespace B24EventPipeline, dimension SourceId */
   readonly metrics?: ConsumerMetrics;
-  /** @default real Bitrix24 clients from SOURCES + Secrets Manager */
+  /** @default real Bitrix24 clients: the source from SOURCES or the registry (REGISTRY_TABLE_NAME), its secret from Secrets Manager */
   readonly clientFactory?: ClientFactory;
   /** @default DynamoDB on IDEMPOTENCY_TABLE_NAME (every delivery runs when it is unset) */
   readonly runOnce?: RunOnce;
@@ -33,7 +33,7 @@ export interface LambdaConsumerOptions {
   readonly s3?: S3Client;
   /** For the DLQ sends and retry backoff on QUEUE_URL / DEAD_LETTER_QUEUE_URL. @default a new SQSClient */
   readonly sqs?: SQSClient;
-  /** Bot or user, and botId, per source for ctx.reply & co. @default from SOURCES (voiceSourcesFromConfig) */
+  /** Bot or user, and botId, per source for ctx.reply & co. @default the source lookup ctx.bitrix24 uses (SOURCES, then the registry) */
   readonly voiceSources?: VoiceSourceLookup;
 }
 
@@ -80,6 +80,12 @@ export function createConsumerHandlerFromEnv(handlers: ConsumerHandlers, options
   if (queue === undefined) {
     logger.warn('QUEUE_URL or DEAD_LETTER_QUEUE_URL is not set: poison and failing records stay in the queue until its maxReceiveCount (set both to the route\'s queues)');
   }
+  const resolveSource = sourceResolver({
+    sources: env.sources,
+    prefix: env.prefix,
+    registryTableName: env.registryTableName,
+    dynamoDb: dynamo,
+  });
   return createConsumerHandler({
     handlers,
     runOnce,
@@ -96,9 +102,19 @@ export function createConsumerHandlerFromEnv(handlers: ConsumerHandlers, options
     payloads: lazyS3PayloadStore(options.s3),
     clientFactory:
       options.clientFactory ??
-      bitrix24ClientFactory({ sources: env.sources, prefix: env.prefix, stateTableName: env.stateTableName, dynamoDb: dynamo, logger }),
-    // The one line the source registry swaps for its lookup.
-    voiceSources: options.voiceSources ?? voiceSourcesFromConfig(env.sources),
+      bitrix24ClientFactory({
+        sources: env.sources,
+        prefix: env.prefix,
+        resolveSource,
+        stateTableName: env.stateTableName,
+        dynamoDb: dynamo,
+        logger,
+      }),
+    // ctx.reply asks the same lookup whether to answer as a bot (and which botId).
+    voiceSources: options.voiceSources ?? (async (sourceId) => {
+      const resolved = await resolveSource(sourceId);
+      return resolved === undefined ? undefined : voiceSourceOf(resolved.source);
+    }),
     ...(env.route === undefined ? {} : { route: env.route }),
   });
 }

@@ -112,7 +112,27 @@ export const pipelineConfigSchema = z
   .object({
     /** Prefix of every resource name. @default "b24" */
     prefix: z.string().regex(/^[a-z][a-z0-9-]{0,19}$/, 'lower-case letters, digits and dashes, ≤ 20').default('b24'),
-    sources: z.array(sourceConfigSchema).min(1, 'add at least one source'),
+    /**
+     * Sources seeded into the source registry at deploy (origin "config"; docs/registry.md). More are added at
+     * run time with `npm run cli -- sources add`, without a deploy. @default []
+     */
+    sources: z.array(sourceConfigSchema).default([]),
+    /**
+     * Kinds of source the deployment has queues for: `user` → the ONIMV2* routes, `bot` → the ONIMBOTV2* routes
+     * (bot sources with withUserEvents also need `user`). Sources added at run time must be of these kinds.
+     * @default the kinds in `sources`, or both when `sources` is empty
+     */
+    sourceKinds: z.array(z.enum(['user', 'bot'])).min(1, 'list at least one kind: "user", "bot"').optional(),
+    /** The scheduled poller shards that poll every registered source (issue 13; docs/poller.md). */
+    fleet: z
+      .object({
+        /** Scheduled poller shards: N EventBridge schedules, each invoking the poller with `{"shard": i, "shardCount": N}`, 1–100. @default 2 */
+        shards: z.number().int().min(1).max(100).default(2),
+        /** Sources one poller invocation claims and polls concurrently, 1–500. @default 50 */
+        sourcesPerInvocation: z.number().int().min(1).max(500).default(50),
+      })
+      .strict()
+      .default({ shards: 2, sourcesPerInvocation: 50 }),
     /**
      * `per-type`: a FIFO queue per event type (`routes`); `chat-ordered`: all known types through one FIFO queue
      * (route "chat-events", a message group per chat) so a chat's events are handled in order across types
@@ -161,6 +181,13 @@ export const pipelineConfigSchema = z
         ctx.addIssue({ code: 'custom', path: ['sources', index, 'id'], message: `duplicate source id "${source.id}": ids must be unique` });
       }
       seen.add(source.id);
+      if (config.sourceKinds !== undefined) {
+        const needed = source.kind === 'bot' && source.withUserEvents ? ['bot', 'user'] : [source.kind];
+        const missing = needed.filter((kind) => !config.sourceKinds?.includes(kind as 'user' | 'bot'));
+        if (missing.length > 0) {
+          ctx.addIssue({ code: 'custom', path: ['sourceKinds'], message: `source "${source.id}" needs the "${missing.join('", "')}" routes: add ${missing.map((k) => `"${k}"`).join(', ')} to sourceKinds (or drop sourceKinds)` });
+        }
+      }
     });
     if (config.routing === 'chat-ordered' && JSON.stringify(config.routes) !== JSON.stringify(DEFAULT_ROUTES)) {
       ctx.addIssue({ code: 'custom', path: ['routes'], message: 'routes apply to routing "per-type" only: "chat-ordered" sends every type to the route "chat-events"; remove routes or use per-type' });

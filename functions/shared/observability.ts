@@ -33,6 +33,18 @@ export const POLLER_METRICS = {
   eventsQuarantined: 'EventsQuarantined',
   /** The source's bot was removed (ONIMBOTV2DELETE): 1 on that run and on every later run that skips the source. Alarmed on. */
   botDeleted: 'BotDeleted',
+  /**
+   * Fleet (issue 13): seconds since the last successful poll (committed page or empty fetch) of one enabled
+   * source, dimensions { service, SourceId }, published by the poller shards for every enabled registered
+   * source each run. The "stalest source" alarm groups it by SourceId (lib/parts/pipeline-alarms.ts).
+   */
+  sourceStalenessSeconds: 'SourceStalenessSeconds',
+  /**
+   * Fleet (issue 13): the maximum of SourceStalenessSeconds over every enabled source, dimensions { service }
+   * only, published by every shard run; the log line names the source. Alarmed with missing data breaching:
+   * no shard running at all is staleness too.
+   */
+  fleetMaxStalenessSeconds: 'FleetMaxStalenessSeconds',
 } as const;
 
 export const CONSUMER_METRICS = {
@@ -73,4 +85,8 @@ export const ENV = {
   deadLetterQueueUrl: 'DEAD_LETTER_QUEUE_URL',
   /** Consumer: failed attempts per event before the consumer dead-letters it (config consumer.maxAttempts). */
   maxAttempts: 'MAX_ATTEMPTS',
+  /** Poller, consumers, install: the source registry table (functions/registry; issue 13). */
+  registryTableName: 'REGISTRY_TABLE_NAME',
+  /** Poller: sources one invocation of a shard claims (config fleet.sourcesPerInvocation). */
+  sourcesPerInvocation: 'SOURCES_PER_INVOCATION',
 } as const;

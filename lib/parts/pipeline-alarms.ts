@@ -1,6 +1,10 @@
 // Part: the alarm topic and every alarm: dead-letter queues, queue age, the
-// scheduler's DLQ, Lambda errors, and per enabled source staleness, auth
-// failures, persistent poller errors and lease conflicts.
+// scheduler's DLQ, Lambda errors, and — for every source at once, one alarm
+// each whatever their number (issue 13) — staleness, auth failures,
+// persistent poller errors, lease conflicts, quarantined events, schema
+// mismatches and lost write answers. Those are Metrics Insights alarms grouped
+// by SourceId: each source is a contributor, and the alarm's state reason and
+// notification name the sources in ALARM.
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -10,18 +14,13 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as snsSubscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { SourceConfig } from '../../functions/shared/config.js';
-import { POLLER_METRICS } from '../../functions/shared/observability.js';
+import { CONSUMER_SERVICE_NAME, POLLER_METRICS } from '../../functions/shared/observability.js';
 import { QUEUE_SETTINGS, deadLetterQueueName } from '../../functions/shared/topology.js';
-import { CONTRACT_METRICS, consumerMetric, pollerMetric } from './pipeline-metrics.js';
+import { CONTRACT_METRICS, perSourceQuery, pollerFleetMetric } from './pipeline-metrics.js';
 
 export interface PipelineAlarmsProps {
   /** Resource name prefix: alarms are named `<prefix>-…`. */
   readonly prefix: string;
-  /** Sources that get the poller's per-source alarms. */
-  readonly enabledSources: readonly SourceConfig[];
-  /** Sources that get the consumers' per-source alarms (every source: a disabled one's events may still be in the queues). */
-  readonly sources: readonly SourceConfig[];
   /** Minutes without a successful poll before a source's staleness alarm fires. */
   readonly staleAfterMinutes: number;
   /** Alarm when the oldest message of a route queue is older than this. @default 15 minutes */
@@ -122,87 +121,92 @@ export class PipelineAlarms extends Construct {
       });
     }
     const staleAfter = props.staleAfterMinutes;
-    for (const source of props.enabledSources) {
-      add(`Alarm-Stale-${source.id}`, {
-        alarmName: `${prefix}-stale-${source.id}`,
-        alarmDescription: `No successful Event.get of source "${source.id}" for ${staleAfter} min. Bitrix24 keeps events only 24 h: find out why (auth, poller errors, disabled schedule) well before that.`,
-        metric: pollerMetric(POLLER_METRICS.pollSucceeded, source.id, { period: Duration.minutes(1) }),
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-        evaluationPeriods: staleAfter,
-        datapointsToAlarm: staleAfter,
-        // No heartbeat at all is exactly what this alarm is for.
-        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-      });
-      add(`Alarm-AuthFailures-${source.id}`, {
-        alarmName: `${prefix}-auth-failures-${source.id}`,
-        alarmDescription: `Bitrix24 rejected the credentials of source "${source.id}" (webhook deleted, OAuth refresh token revoked, permission missing). Update its secret.`,
-        metric: pollerMetric(POLLER_METRICS.authFailures, source.id),
-        threshold: 1,
+    const perSource = (
+      alarmId: string,
+      alarmName: string,
+      description: string,
+      query: cloudwatch.MathExpression,
+      threshold: number,
+      periods: { evaluationPeriods: number; datapointsToAlarm: number } = { evaluationPeriods: 1, datapointsToAlarm: 1 },
+    ): void => {
+      add(alarmId, {
+        alarmName: `${prefix}-${alarmName}`,
+        alarmDescription: `${description} One alarm for every source: the sources in ALARM are named in the alarm's state reason (its contributors).`,
+        metric: query,
+        threshold,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
+        ...periods,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
-      add(`Alarm-PollerErrors-${source.id}`, {
-        alarmName: `${prefix}-poller-errors-${source.id}`,
-        alarmDescription: `Polling source "${source.id}" has failed in each of the last 3 five-minute periods (transient errors are retried; this is persistent). The ErrorCode dimension names the error.`,
-        metric: pollerMetric(POLLER_METRICS.pollerErrors, source.id),
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 3,
-        datapointsToAlarm: 3,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-      add(`Alarm-LeaseConflicts-${source.id}`, {
-        alarmName: `${prefix}-lease-conflicts-${source.id}`,
-        alarmDescription: `Pollers of source "${source.id}" keep colliding on its lease: two stacks/local runtimes poll the same source, or the poller timeout exceeds the schedule period.`,
-        metric: pollerMetric(POLLER_METRICS.leaseConflicts, source.id, { period: Duration.minutes(15) }),
-        threshold: 3,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-      if (source.kind === 'bot') {
-        add(`Alarm-BotDeleted-${source.id}`, {
-          alarmName: `${prefix}-bot-deleted-${source.id}`,
-          alarmDescription: `The bot of source "${source.id}" was removed from the portal (ONIMBOTV2DELETE): the poller no longer polls it. Register the bot again and set its new botId in the source configuration, or disable the source.`,
-          metric: pollerMetric(POLLER_METRICS.botDeleted, source.id),
-          threshold: 1,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          evaluationPeriods: 1,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        });
-      }
-      add(`Alarm-EventsQuarantined-${source.id}`, {
-        alarmName: `${prefix}-events-quarantined-${source.id}`,
-        alarmDescription: `The poller quarantined invalid events of source "${source.id}" (kept raw with the reason in the state table, committed past, never published). List them with the CLI and decide what to do with each.`,
-        metric: pollerMetric(CONTRACT_METRICS.eventsQuarantined, source.id),
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-    }
-    for (const source of props.sources) {
-      add(`Alarm-SchemaMismatch-${source.id}`, {
-        alarmName: `${prefix}-schema-mismatch-${source.id}`,
-        alarmDescription: `A consumer received an event of source "${source.id}" whose data does not match its type's schema and dead-lettered it: Bitrix24 changed a field, or the schema is wrong. Read the DLQ message, fix the schema, redrive.`,
-        metric: consumerMetric(CONTRACT_METRICS.schemaMismatch, source.id),
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-      add(`Alarm-WriteOutcomeUnknown-${source.id}`, {
-        alarmName: `${prefix}-write-outcome-unknown-${source.id}`,
-        alarmDescription: `A consumer's Bitrix24 write as source "${source.id}" was sent but its answer was lost: it was not repeated and its event was dead-lettered. Check in the portal whether it took effect before you redrive.`,
-        metric: consumerMetric(CONTRACT_METRICS.writeOutcomeUnknown, source.id),
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-    }
+    };
+    perSource(
+      'Alarm-StaleSources',
+      'stale-sources',
+      `No successful Event.get of a source for ${staleAfter} min (the poller shards publish ${POLLER_METRICS.sourceStalenessSeconds} per enabled source). Bitrix24 keeps events only 24 h: find out why (auth, poller errors, shard capacity) well before that.`,
+      perSourceQuery(POLLER_METRICS.sourceStalenessSeconds, { aggregate: 'MAX', period: Duration.minutes(1) }),
+      staleAfter * 60,
+    );
+    add('Alarm-FleetSilent', {
+      alarmName: `${prefix}-poller-fleet-silent`,
+      alarmDescription: `No poller shard has reported ${POLLER_METRICS.fleetMaxStalenessSeconds} for ${staleAfter} min: no source is being polled (schedules disabled, poller failing before it starts, or no enabled source — then disable this alarm's actions).`,
+      metric: pollerFleetMetric(POLLER_METRICS.fleetMaxStalenessSeconds, { statistic: cloudwatch.Stats.SAMPLE_COUNT }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: staleAfter,
+      datapointsToAlarm: staleAfter,
+      // No heartbeat at all is exactly what this alarm is for.
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+    perSource(
+      'Alarm-AuthFailures',
+      'auth-failures',
+      'Bitrix24 rejected the credentials of a source (webhook deleted, OAuth refresh token revoked, permission missing). Update its secret.',
+      perSourceQuery(POLLER_METRICS.authFailures),
+      1,
+    );
+    perSource(
+      'Alarm-PollerErrors',
+      'poller-errors',
+      'Polling a source has failed in each of the last 3 five-minute periods (transient errors are retried; this is persistent). The ErrorCode dimension of PollerErrors names the error.',
+      perSourceQuery(POLLER_METRICS.pollerErrors),
+      1,
+      { evaluationPeriods: 3, datapointsToAlarm: 3 },
+    );
+    perSource(
+      'Alarm-LeaseConflicts',
+      'lease-conflicts',
+      'Pollers of a source keep colliding on its lease: two stacks/local runtimes poll the same source, or the poller timeout exceeds the schedule period.',
+      perSourceQuery(POLLER_METRICS.leaseConflicts, { period: Duration.minutes(15) }),
+      3,
+    );
+    perSource(
+      'Alarm-BotDeleted',
+      'bot-deleted',
+      'The bot of a source was removed from the portal (ONIMBOTV2DELETE): the poller no longer polls that source. Register the bot again and set its new botId in the source (`npm run cli -- sources …`), or disable the source.',
+      perSourceQuery(POLLER_METRICS.botDeleted),
+      1,
+    );
+    perSource(
+      'Alarm-EventsQuarantined',
+      'events-quarantined',
+      'The poller quarantined invalid events of a source (kept raw with the reason in the state table, committed past, never published). List them with the CLI and decide what to do with each.',
+      perSourceQuery(CONTRACT_METRICS.eventsQuarantined),
+      1,
+    );
+    perSource(
+      'Alarm-SchemaMismatch',
+      'schema-mismatch',
+      'A consumer received an event whose data does not match its type\'s schema and dead-lettered it: Bitrix24 changed a field, or the schema is wrong. Read the DLQ message, fix the schema, redrive.',
+      perSourceQuery(CONTRACT_METRICS.schemaMismatch, { service: CONSUMER_SERVICE_NAME }),
+      1,
+    );
+    perSource(
+      'Alarm-WriteOutcomeUnknown',
+      'write-outcome-unknown',
+      'A consumer\'s Bitrix24 write was sent but its answer was lost: it was not repeated and its event was dead-lettered. Check in the portal whether it took effect before you redrive.',
+      perSourceQuery(CONTRACT_METRICS.writeOutcomeUnknown, { service: CONSUMER_SERVICE_NAME }),
+      1,
+    );
     this.alarms = alarms;
   }
 }

@@ -1,21 +1,21 @@
 // Part: the CloudWatch dashboard: alarm status, the poller's per-source
-// series, queue depth and age, DLQs, and the Lambdas' invocations, errors and
-// duration.
+// series (Metrics Insights, grouped by SourceId, the worst sources first: one
+// widget whatever the number of sources), queue depth and age, DLQs, and the
+// Lambdas' invocations, errors and duration.
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { SourceConfig } from '../../functions/shared/config.js';
-import { POLLER_METRICS } from '../../functions/shared/observability.js';
-import { CONTRACT_METRICS, EVENT_TYPE_DIMENSION, consumerMetric, pollerMetric, pollerMetricSummedOver } from './pipeline-metrics.js';
+import { CONSUMER_SERVICE_NAME, POLLER_METRICS } from '../../functions/shared/observability.js';
+import { CONTRACT_METRICS, perSourceQuery, pollerFleetMetric } from './pipeline-metrics.js';
+
+/** Sources shown per per-source graph: the worst ones. */
+const SOURCES_PER_GRAPH = 20;
 
 export interface PipelineDashboardProps {
   /** Resource name prefix: the dashboard is named `<prefix>-event-pipeline`. */
   readonly prefix: string;
-  readonly enabledSources: readonly SourceConfig[];
-  /** Every source (the consumers' per-source series). */
-  readonly sources: readonly SourceConfig[];
   readonly alarms: readonly cloudwatch.IAlarm[];
   readonly queues: ReadonlyMap<string, sqs.IQueue>;
   readonly deadLetterQueues: ReadonlyMap<string, sqs.IQueue>;
@@ -31,42 +31,30 @@ export class PipelineDashboard extends Construct {
 
   constructor(scope: Construct, id: string, props: PipelineDashboardProps) {
     super(scope, id);
-    const { enabledSources } = props;
     const dashboard = new cloudwatch.Dashboard(scope, 'Dashboard', { dashboardName: `${props.prefix}-event-pipeline`, defaultInterval: props.defaultInterval ?? Duration.hours(3) });
-    const perSource = (metricName: string): cloudwatch.IMetric[] =>
-      enabledSources.map((s) => pollerMetric(metricName, s.id, { period: Duration.minutes(1) }).with({ label: s.id }));
+    const worst = (metricName: string, options: { aggregate?: 'SUM' | 'MAX' | 'AVG'; service?: string } = {}): cloudwatch.IMetric[] => [
+      perSourceQuery(metricName, { ...options, period: Duration.minutes(1), limit: SOURCES_PER_GRAPH }),
+    ];
     dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: [...props.alarms], width: 24 }));
     dashboard.addWidgets(
-      new cloudwatch.GraphWidget({ title: 'Successful polls (heartbeat)', left: perSource(POLLER_METRICS.pollSucceeded), width: 8 }),
       new cloudwatch.GraphWidget({
-        title: 'Events received (left) / published (right)',
-        left: enabledSources.map((s) => pollerMetricSummedOver(POLLER_METRICS.eventsReceived, EVENT_TYPE_DIMENSION, s.id, Duration.minutes(1))),
-        right: enabledSources.map((s) => pollerMetricSummedOver(POLLER_METRICS.eventsPublished, EVENT_TYPE_DIMENSION, s.id, Duration.minutes(1))),
+        title: 'Staleness: seconds since the last successful poll (stalest sources; fleet max)',
+        left: worst(POLLER_METRICS.sourceStalenessSeconds, { aggregate: 'MAX' }),
+        right: [pollerFleetMetric(POLLER_METRICS.fleetMaxStalenessSeconds).with({ label: 'fleet max' })],
         width: 8,
       }),
-      new cloudwatch.GraphWidget({
-        title: 'Event age (ms, p90)',
-        left: enabledSources.map((s) => pollerMetric(POLLER_METRICS.eventAge, s.id, { period: Duration.minutes(1), statistic: 'p90' }).with({ label: s.id })),
-        width: 8,
-      }),
+      new cloudwatch.GraphWidget({ title: 'Successful polls (top 20 sources)', left: worst(POLLER_METRICS.pollSucceeded), width: 8 }),
+      new cloudwatch.GraphWidget({ title: 'Event age (ms, max; oldest sources)', left: worst(POLLER_METRICS.eventAge, { aggregate: 'MAX' }), width: 8 }),
     );
     dashboard.addWidgets(
-      new cloudwatch.GraphWidget({ title: 'Poller errors', left: perSource(POLLER_METRICS.pollerErrors), width: 8 }),
-      new cloudwatch.GraphWidget({ title: 'Auth failures', left: perSource(POLLER_METRICS.authFailures), width: 8 }),
-      new cloudwatch.GraphWidget({ title: 'Lease conflicts', left: perSource(POLLER_METRICS.leaseConflicts), width: 8 }),
+      new cloudwatch.GraphWidget({ title: 'Poller errors (top sources)', left: worst(POLLER_METRICS.pollerErrors), width: 8 }),
+      new cloudwatch.GraphWidget({ title: 'Auth failures (top sources)', left: worst(POLLER_METRICS.authFailures), width: 8 }),
+      new cloudwatch.GraphWidget({ title: 'Lease conflicts (top sources)', left: worst(POLLER_METRICS.leaseConflicts), width: 8 }),
     );
     dashboard.addWidgets(
-      new cloudwatch.GraphWidget({ title: 'Events quarantined by the poller', left: perSource(CONTRACT_METRICS.eventsQuarantined), width: 8 }),
-      new cloudwatch.GraphWidget({
-        title: 'Schema mismatches (consumers)',
-        left: props.sources.map((s) => consumerMetric(CONTRACT_METRICS.schemaMismatch, s.id, { period: Duration.minutes(1) }).with({ label: s.id })),
-        width: 8,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Write outcome unknown (consumers)',
-        left: props.sources.map((s) => consumerMetric(CONTRACT_METRICS.writeOutcomeUnknown, s.id, { period: Duration.minutes(1) }).with({ label: s.id })),
-        width: 8,
-      }),
+      new cloudwatch.GraphWidget({ title: 'Events quarantined by the poller', left: worst(CONTRACT_METRICS.eventsQuarantined), width: 8 }),
+      new cloudwatch.GraphWidget({ title: 'Schema mismatches (consumers)', left: worst(CONTRACT_METRICS.schemaMismatch, { service: CONSUMER_SERVICE_NAME }), width: 8 }),
+      new cloudwatch.GraphWidget({ title: 'Write outcome unknown (consumers)', left: worst(CONTRACT_METRICS.writeOutcomeUnknown, { service: CONSUMER_SERVICE_NAME }), width: 8 }),
     );
     const byRoute = (f: (route: string, q: sqs.IQueue) => cloudwatch.IMetric, map: ReadonlyMap<string, sqs.IQueue>): cloudwatch.IMetric[] =>
       [...map].map(([route, q]) => f(route, q));

@@ -63,3 +63,34 @@ export function pollerMetricSummedOver(metricName: string, dimension: string, so
     label: `${metricName} ${sourceId}`,
   });
 }
+
+/**
+ * A per-source metric of every source at once (issue 13: no alarm or series per source): a Metrics Insights
+ * query grouped by SourceId, worst first. An alarm on it is a multi time series alarm whose contributors —
+ * named in its state reason — are the offending sources; a graph shows the `limit` worst sources.
+ */
+export function perSourceQuery(
+  metricName: string,
+  options: { service?: string; aggregate?: 'SUM' | 'MAX' | 'AVG'; period?: Duration; limit?: number; label?: string } = {},
+): cloudwatch.MathExpression {
+  const aggregate = options.aggregate ?? 'SUM';
+  const service = options.service ?? POLLER_SERVICE_NAME;
+  return new cloudwatch.MathExpression({
+    expression: `SELECT ${aggregate}(${metricName}) FROM SCHEMA("${METRICS_NAMESPACE}", ${SERVICE_DIMENSION}, ${SOURCE_DIMENSION}) WHERE ${SERVICE_DIMENSION} = '${service}' GROUP BY ${SOURCE_DIMENSION} ORDER BY ${aggregate}() DESC LIMIT ${options.limit ?? 100}`,
+    usingMetrics: {},
+    period: options.period ?? Duration.minutes(5),
+    // A dynamic label: each series of the GROUP BY keeps its own name (the SourceId), not the query text.
+    label: options.label ?? '${LABEL}',
+  });
+}
+
+/** A fleet-wide poller metric (dimension service only), e.g. FleetMaxStalenessSeconds. */
+export function pollerFleetMetric(metricName: string, options: { period?: Duration; statistic?: string } = {}): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName,
+    dimensionsMap: { [SERVICE_DIMENSION]: POLLER_SERVICE_NAME },
+    statistic: options.statistic ?? cloudwatch.Stats.MAXIMUM,
+    period: options.period ?? Duration.minutes(1),
+  });
+}

@@ -1,7 +1,8 @@
-// Part: the poller and what runs it. One Lambda polls every source (one
-// invocation per source, each holding that source's lease); EventBridge
-// Scheduler invokes it per enabled source with the validated source as input;
-// undeliverable invocations land in a dead-letter queue.
+// Part: the poller and what runs it (issue 13). A fixed number of shards, N
+// EventBridge schedules whatever the number of sources: schedule i invokes the
+// poller with `{"shard": i, "shardCount": N}`, and that invocation claims the
+// leases of up to SOURCES_PER_INVOCATION sources of the registry (the fleet's
+// handler, docs/poller.md). Undeliverable invocations land in a dead-letter queue.
 import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -11,13 +12,19 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
-import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { type SourceConfig, secretNameOf } from '../../functions/shared/config.js';
+import type { SourceConfig } from '../../functions/shared/config.js';
 import { ENV, POLLER_SERVICE_NAME } from '../../functions/shared/observability.js';
 import { QUEUE_SETTINGS } from '../../functions/shared/topology.js';
 import { acknowledge, acknowledgeObjectWildcard, grantKeyUse, logicalIdOf, pipelineFunction, roleOf } from './pipeline-function.js';
+import type { SecretNames } from './source-secrets.js';
+
+/** The scheduled input of shard `shard` of `shardCount` (what the fleet's poller handler reads). */
+export interface ShardInput {
+  readonly shard: number;
+  readonly shardCount: number;
+}
 
 export interface PollerFleetProps {
   /** Resource name prefix (PIPELINE_PREFIX of the poller). */
@@ -25,18 +32,24 @@ export interface PollerFleetProps {
   /** Handler module of the poller and its exported name. */
   readonly entry: string;
   readonly handler: string;
-  /** Sources to schedule (enabled ones); each gets its own schedule. */
-  readonly enabledSources: readonly SourceConfig[];
-  /** Minutes between scheduled runs of a source. */
+  /** Scheduled shards (config fleet.shards): one schedule each. */
+  readonly shards: number;
+  /** Sources one invocation claims (config fleet.sourcesPerInvocation). */
+  readonly sourcesPerInvocation: number;
+  /** Minutes between scheduled runs of a shard. */
   readonly scheduleMinutes: number;
+  /** The registry the shards list and claim sources from (read only). */
+  readonly registryTable: dynamodb.ITable;
+  /** The configured sources (only for secret names outside the prefix). */
+  readonly configuredSources: readonly SourceConfig[];
   /** Event type → route key the poller publishes by (ROUTES). */
   readonly routes: Readonly<Record<string, string>>;
   /** Route key → queue the poller publishes to. */
   readonly queues: ReadonlyMap<string, sqs.IQueue>;
   readonly stateTable: dynamodb.ITable;
   readonly payloadBucket: s3.IBucket;
-  /** Source id → credentials secret; the poller reads each. */
-  readonly secrets: ReadonlyMap<string, secretsmanager.ISecret>;
+  /** The sources' secrets by name prefix; the poller reads them. */
+  readonly secretNames: SecretNames;
   readonly encryptionKey: kms.IKey;
   readonly timeoutSeconds: number;
   readonly memorySize: number;
@@ -47,11 +60,11 @@ export interface PollerFleetProps {
   readonly removalPolicy: RemovalPolicy;
 }
 
-/** The poller Lambda, its schedules and the scheduler's DLQ. Resources are created in `scope` (see PipelineEncryptionKey). */
+/** The poller Lambda, its shard schedules and the scheduler's DLQ. Resources are created in `scope` (see PipelineEncryptionKey). */
 export class PollerFleet extends Construct {
   readonly poller: NodejsFunction;
-  /** Source id → its poll schedule (enabled sources only). */
-  readonly schedules: ReadonlyMap<string, scheduler.Schedule>;
+  /** The shard schedules, shard 0 first. */
+  readonly schedules: readonly scheduler.Schedule[];
   /** Undelivered scheduler invocations of the poller. */
   readonly schedulerDeadLetterQueue: sqs.Queue;
 
@@ -77,7 +90,7 @@ export class PollerFleet extends Construct {
     // retried by the next tick from the committed offset: no async retries.
     const maxEventAge = Duration.seconds(Math.max(60, props.scheduleMinutes * 60));
     this.poller = pipelineFunction(scope, 'Poller', {
-      description: `b24-event-pipeline ${props.prefix}: polls Bitrix24 Event.get per source, publishes to the route queues`,
+      description: `b24-event-pipeline ${props.prefix}: poller shard, polls the registered sources' Event.get, publishes to the route queues`,
       entry: props.entry,
       handler: props.handler,
       timeoutSeconds: props.timeoutSeconds,
@@ -89,6 +102,8 @@ export class PollerFleet extends Construct {
         [ENV.routes]: JSON.stringify(props.routes),
         [ENV.payloadBucketName]: props.payloadBucket.bucketName,
         [ENV.prefix]: props.prefix,
+        [ENV.registryTableName]: props.registryTable.tableName,
+        [ENV.sourcesPerInvocation]: String(props.sourcesPerInvocation),
         POWERTOOLS_SERVICE_NAME: POLLER_SERVICE_NAME,
       },
       ...(props.reservedConcurrency === false ? {} : { reservedConcurrentExecutions: props.reservedConcurrency }),
@@ -105,13 +120,18 @@ export class PollerFleet extends Construct {
       }),
     );
     pollerRole.addToPrincipalPolicy(
+      // Read only: the shards list the registry and read a source; the CLI, the seed and the install endpoint write it.
+      new iam.PolicyStatement({ sid: 'ReadSourceRegistry', actions: ['dynamodb:GetItem', 'dynamodb:Scan'], resources: [props.registryTable.tableArn] }),
+    );
+    pollerRole.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid: 'PublishToRouteQueues', actions: ['sqs:SendMessage'], resources: [...props.queues.values()].map((q) => q.queueArn) }),
     );
     pollerRole.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid: 'WriteClaimChecks', actions: ['s3:PutObject'], resources: [props.payloadBucket.arnForObjects('*')] }),
     );
     grantKeyUse(key, pollerRole);
-    for (const secret of props.secrets.values()) secret.grantRead(pollerRole);
+    props.secretNames.grantRead(pollerRole, props.configuredSources, 'ReadSourceCredentials');
+    props.secretNames.acknowledgeWildcard(pollerRole, 'the poller reads the credentials of whichever registered source it claims; sources are added at run time');
     acknowledgeObjectWildcard(pollerRole, props.payloadBucket, 'the poller writes one claim-check object per oversized event under a key it derives from the source and event id');
 
     const schedulerRole = new iam.Role(scope, 'SchedulerRole', {
@@ -123,21 +143,22 @@ export class PollerFleet extends Construct {
       id: `AwsSolutions-IAM5[Resource::<${logicalIdOf(this.poller)}.Arn>:*]`,
       reason: 'Added by CDK grantInvoke for versions/aliases of the poller function; the scheduler targets the unqualified poller only.',
     });
-    const schedules = new Map<string, scheduler.Schedule>();
-    for (const source of props.enabledSources) {
-      const input = { source: { ...source, secretName: secretNameOf(props.prefix, source) } };
-      const schedule = new scheduler.Schedule(scope, `Schedule-${source.id}`, {
-        description: `Poll Bitrix24 source "${source.id}" (${source.kind}, ${source.mode}) every ${props.scheduleMinutes} min`,
-        schedule: scheduler.ScheduleExpression.rate(Duration.minutes(props.scheduleMinutes)),
-        target: new schedulerTargets.LambdaInvoke(this.poller, {
-          role: schedulerRole,
-          input: scheduler.ScheduleTargetInput.fromObject(input),
-          deadLetterQueue: this.schedulerDeadLetterQueue,
-          retryAttempts: 3,
-          maxEventAge,
+    const schedules: scheduler.Schedule[] = [];
+    for (let shard = 0; shard < props.shards; shard += 1) {
+      const input: ShardInput = { shard, shardCount: props.shards };
+      schedules.push(
+        new scheduler.Schedule(scope, `Schedule-Shard${shard}`, {
+          description: `Poller shard ${shard} of ${props.shards}: polls up to ${props.sourcesPerInvocation} registered sources per run, every ${props.scheduleMinutes} min`,
+          schedule: scheduler.ScheduleExpression.rate(Duration.minutes(props.scheduleMinutes)),
+          target: new schedulerTargets.LambdaInvoke(this.poller, {
+            role: schedulerRole,
+            input: scheduler.ScheduleTargetInput.fromObject(input),
+            deadLetterQueue: this.schedulerDeadLetterQueue,
+            retryAttempts: 3,
+            maxEventAge,
+          }),
         }),
-      });
-      schedules.set(source.id, schedule);
+      );
     }
     this.schedules = schedules;
   }

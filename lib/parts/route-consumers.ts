@@ -7,7 +7,6 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
-import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { tokenItemKey } from '../../functions/bitrix24/dynamodb-token-store.js';
@@ -15,6 +14,7 @@ import type { SourceConfig } from '../../functions/shared/config.js';
 import { ENV } from '../../functions/shared/observability.js';
 import { InvalidPipelinePropsError } from '../errors.js';
 import { acknowledgeObjectWildcard, grantKeyUse, pipelineFunction, roleOf } from './pipeline-function.js';
+import type { SecretNames } from './source-secrets.js';
 
 /**
  * Consumer environment of the delivery contract (functions/consumers reads
@@ -49,17 +49,17 @@ export interface RouteConsumersProps {
   readonly queues: ReadonlyMap<string, sqs.IQueue>;
   /** Route key → the queue's DLQ, where the consumer moves what can never succeed. */
   readonly deadLetterQueues: ReadonlyMap<string, sqs.IQueue>;
-  /** Route key → the sources whose events reach it (sourcesOfRoute): its consumer reads their secrets and OAuth token items only. */
-  readonly routeSources: ReadonlyMap<string, readonly SourceConfig[]>;
-  /** What a consumer's SOURCES lists of a source: no credentials, only where they are. */
-  readonly describeSource: (source: SourceConfig) => Record<string, unknown>;
+  /** The configured sources (only for secret names outside the prefix; run-time sources are under it). */
+  readonly configuredSources: readonly SourceConfig[];
+  /** The registry a consumer looks a source's portal, kind, bot and credentials up in (read only). */
+  readonly registryTable: dynamodb.ITable;
   /** Failed attempts of one event before the consumer dead-letters it (MAX_ATTEMPTS). */
   readonly maxAttempts: number;
   readonly stateTable: dynamodb.ITable;
   readonly idempotencyTable: dynamodb.ITable;
   readonly payloadBucket: s3.IBucket;
-  /** Source id → credentials secret. */
-  readonly secrets: ReadonlyMap<string, secretsmanager.ISecret>;
+  /** The sources' secrets by name prefix. */
+  readonly secretNames: SecretNames;
   readonly encryptionKey: kms.IKey;
   /** Records per invocation (1–10 for FIFO). */
   readonly batchSize: number;
@@ -78,8 +78,7 @@ export class RouteConsumers extends Construct {
     for (const [route, spec] of props.consumers) {
       const queue = props.queues.get(route);
       const deadLetterQueue = props.deadLetterQueues.get(route);
-      const sources = props.routeSources.get(route);
-      if (queue === undefined || deadLetterQueue === undefined || sources === undefined) throw new InvalidPipelinePropsError(`internal: no queue, DLQ or sources for route "${route}"`);
+      if (queue === undefined || deadLetterQueue === undefined) throw new InvalidPipelinePropsError(`internal: no queue or DLQ for route "${route}"`);
       const fn = pipelineFunction(scope, `Consumer-${route}`, {
         description: `b24-event-pipeline ${props.prefix}: consumer of route "${route}"${spec.describedAs === undefined ? '' : ` (${spec.describedAs})`}`,
         entry: spec.entry,
@@ -93,7 +92,7 @@ export class RouteConsumers extends Construct {
           [ENV.stateTableName]: props.stateTable.tableName,
           [ENV.payloadBucketName]: props.payloadBucket.bucketName,
           [ENV.route]: route,
-          [ENV.sources]: JSON.stringify(sources.map(props.describeSource)),
+          [ENV.registryTableName]: props.registryTable.tableName,
           [ENV.prefix]: props.prefix,
           [CONSUMER_ENV.queueUrl]: queue.queueUrl,
           [CONSUMER_ENV.deadLetterQueueUrl]: deadLetterQueue.queueUrl,
@@ -116,30 +115,26 @@ export class RouteConsumers extends Construct {
           resources: [props.idempotencyTable.tableArn],
         }),
       );
-      // Only the OAuth token items of the route's sources (DynamoDbTokenStore: pk `oauth#<id>`, GetItem and
-      // conditional UpdateItem). No PutItem, and no other key: a consumer can neither rewrite a source's
-      // committed offset nor take its lease.
-      const tokenItemKeys = sources.filter((s) => s.auth === 'oauth').map((s) => tokenItemKey(s.id));
-      if (tokenItemKeys.length > 0) {
-        role.addToPrincipalPolicy(
-          new iam.PolicyStatement({
-            sid: 'OAuthTokenItemsOfRouteSources',
-            actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
-            resources: [props.stateTable.tableArn],
-            conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': tokenItemKeys } },
-          }),
-        );
-      }
+      // The source registry, read only: a source's portal, kind, bot id and where its credentials are.
+      role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ReadSourceRegistry', actions: ['dynamodb:GetItem'], resources: [props.registryTable.tableArn] }));
+      // Only OAuth token items (DynamoDbTokenStore: pk `oauth#<id>`, GetItem and conditional UpdateItem). No
+      // PutItem, and no other key: a consumer can neither rewrite a source's committed offset nor take its
+      // lease. Sources come at run time, so the key is a prefix, not the route's sources.
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'OAuthTokenItems',
+          actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+          resources: [props.stateTable.tableArn],
+          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [tokenItemKey('*')] } },
+        }),
+      );
       // The consumer moves poison and exhausted records to the DLQ itself and backs a failing chat off.
       role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'DeadLetterToRouteDlq', actions: ['sqs:SendMessage'], resources: [deadLetterQueue.queueArn] }));
       role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'BackOffRouteQueue', actions: ['sqs:ChangeMessageVisibility'], resources: [queue.queueArn] }));
       role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ReadClaimChecks', actions: ['s3:GetObject'], resources: [props.payloadBucket.arnForObjects('*')] }));
       grantKeyUse(props.encryptionKey, role);
-      for (const source of sources) {
-        const secret = props.secrets.get(source.id);
-        if (secret === undefined) throw new InvalidPipelinePropsError(`internal: no secret for source "${source.id}"`);
-        secret.grantRead(role);
-      }
+      props.secretNames.grantRead(role, props.configuredSources, 'ReadSourceCredentials');
+      props.secretNames.acknowledgeWildcard(role, 'ctx.bitrix24 calls Bitrix24 as the source of the event, whichever registered source that is');
       acknowledgeObjectWildcard(role, props.payloadBucket, 'a consumer reads the claim-check objects the poller wrote; their keys are only known from the queue messages');
       consumers.set(route, fn);
     }

@@ -10,6 +10,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import { parsePipelineConfig } from '../../functions/shared/config.js';
 import { DEFAULT_ROUTES, queueName } from '../../functions/shared/topology.js';
 import { B24EventPipeline, type B24EventPipelineProps } from '../../lib/b24-event-pipeline.js';
 import { createPipelineApp } from '../../lib/app.js';
@@ -113,9 +114,9 @@ describe('loadPipelineConfig', () => {
   });
 
   it('fails the app at synth when the context configuration is invalid', () => {
-    const error = captureError(() => createPipelineApp({ appProps: { context: { pipeline: { sources: [] } } } }));
+    const error = captureError(() => createPipelineApp({ appProps: { context: { pipeline: { sources: [], fleet: { shards: 0 } } } } }));
     expect(error).toBeInstanceOf(PipelineConfigurationError);
-    expect(error.message).toContain('sources: add at least one source');
+    expect(error.message).toContain('fleet.shards');
   });
 });
 
@@ -153,10 +154,19 @@ describe('B24EventPipeline props', () => {
     expect(error.message).toContain('message-add, message-delete');
   });
 
-  it('rejects a reserved concurrency below the number of enabled sources', () => {
-    const error = captureError(() => build({ config: { sources: [userSource, { ...userSource, id: 'two' }] }, pollerReservedConcurrency: 1 }));
+  it('rejects a reserved concurrency below the number of shards (one invocation each), whatever the number of sources', () => {
+    const error = captureError(() => build({ config: { sources: [userSource], fleet: { shards: 3 } }, pollerReservedConcurrency: 2 }));
     expect(error).toBeInstanceOf(InvalidPipelinePropsError);
-    expect(error.message).toMatch(/pollerReservedConcurrency \(1\).*2 enabled source/);
+    expect(error.message).toMatch(/pollerReservedConcurrency \(2\).*fleet\.shards \(3\)/);
+    const many = Array.from({ length: 50 }, (_, i) => ({ ...userSource, id: `s${i}` }));
+    expect(() => build({ config: { sources: many }, pollerReservedConcurrency: 2 })).not.toThrow();
+  });
+
+  it('accepts an empty config (every source added at run time) and checks sourceKinds against the configured sources', () => {
+    expect(() => build({ config: {} })).not.toThrow();
+    const error = captureError(() => build({ config: { sources: [{ ...userSource, kind: 'bot', botId: 1, withUserEvents: true }], sourceKinds: ['bot'] } }));
+    expect(error).toBeInstanceOf(PipelineConfigurationError);
+    expect(error.message).toMatch(/sourceKinds: source "support" needs the "user" routes/);
   });
 
   it('rejects timeouts Lambda cannot run', () => {
@@ -175,14 +185,15 @@ describe('B24EventPipeline props', () => {
     const stack = new Stack(app, 'BringYourOwn');
     const stateTable = dynamodb.Table.fromTableName(stack, 'KeptState', 'kept-state');
     const idempotencyTable = dynamodb.Table.fromTableName(stack, 'KeptIdempotency', 'kept-idempotency');
+    const registryTable = dynamodb.Table.fromTableName(stack, 'KeptRegistry', 'kept-sources');
     const alarmTopic = sns.Topic.fromTopicArn(stack, 'OpsTopic', 'arn:aws:sns:eu-central-1:111122223333:ops');
-    const pipeline = new B24EventPipeline(stack, 'Pipeline', { config: { prefix: 'own', sources: [userSource] }, stateTable, idempotencyTable, alarmTopic });
+    const pipeline = new B24EventPipeline(stack, 'Pipeline', { config: { prefix: 'own', sources: [userSource] }, stateTable, idempotencyTable, registryTable, alarmTopic });
     const template = Template.fromStack(stack);
     template.resourceCountIs('AWS::DynamoDB::Table', 0);
     template.resourceCountIs('AWS::SNS::Topic', 0);
     expect(pipeline.stateTable.tableName).toBe('kept-state');
     template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ STATE_TABLE_NAME: 'kept-state', POWERTOOLS_SERVICE_NAME: 'b24-poller' }) } });
-    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ IDEMPOTENCY_TABLE_NAME: 'kept-idempotency' }) } });
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ IDEMPOTENCY_TABLE_NAME: 'kept-idempotency', REGISTRY_TABLE_NAME: 'kept-sources' }) } });
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as { Properties: { AlarmActions: unknown[] } }[];
     expect(alarms.length).toBeGreaterThan(0);
     expect(alarms.every((a) => JSON.stringify(a.Properties.AlarmActions) === JSON.stringify(['arn:aws:sns:eu-central-1:111122223333:ops']))).toBe(true);
@@ -194,7 +205,7 @@ describe('B24EventPipeline props', () => {
     expect(withEmail.message).toMatch(/alarmTopic and config alarmEmail both given.*Remove alarmEmail/);
   });
 
-  it('deploys queues only for the routes the sources can produce', () => {
+  it('deploys queues only for the routes the sources can produce (or the kinds sourceKinds names)', () => {
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
     const stack = new Stack(app, 'UserOnly');
     new B24EventPipeline(stack, 'Pipeline', { config: { prefix: 'uo', sources: [userSource] } });
@@ -203,5 +214,9 @@ describe('B24EventPipeline props', () => {
       .filter((n): n is string => n !== undefined && !n.endsWith('-dlq.fifo'))
       .sort();
     expect(names).toEqual(['join-chat', 'message-add', 'message-delete', 'message-update', 'reaction-change', 'unknown'].map((r) => queueName('uo', r)));
+    expect(deployedRoutes(parsePipelineConfig({ sources: [], sourceKinds: ['bot'] })).routeKeys).toEqual([
+      'bot-command-add', 'bot-context-get', 'bot-delete', 'bot-join-chat', 'bot-message-add', 'bot-message-delete', 'bot-message-update', 'bot-reaction-change', 'unknown',
+    ]);
+    expect(deployedRoutes(parsePipelineConfig({})).routeKeys).toHaveLength(14);
   });
 });

@@ -11,6 +11,8 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METRICS_NAMESPACE, POLLER_METRICS, POLLER_SERVICE_NAME, SOURCE_DIMENSION } from '../../functions/shared/observability.js';
 import { QUEUE_SETTINGS, deadLetterQueueName, idempotencyTableName, queueName, stateTableName } from '../../functions/shared/topology.js';
+import { decodeSeedSources } from '../../functions/registry/registry-seed.js';
+import { registryTableName } from '../../functions/registry/registry-table.js';
 import { createPipelineApp } from '../../lib/app.js';
 import { DEFAULT_CONSUMER_ENTRY, HANDLER_EXPORT, POLLER_ENTRY } from '../../lib/b24-event-pipeline.js';
 import type { B24EventPipelineStack } from '../../lib/b24-event-pipeline-stack.js';
@@ -45,6 +47,14 @@ function policyStatementsOfRole(roleLogicalId: string): { Action: string | strin
     .flatMap(([, p]) => (p.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown; Effect: string }[] }).Statement);
 }
 const asList = <T,>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
+/** The secret ARN patterns a role may read, as their `:secret:<name>` tails. */
+function secretResources(statements: { Action: string | string[]; Resource: unknown }[]): string[] {
+  return statements
+    .filter((s) => asList(s.Action).includes('secretsmanager:GetSecretValue'))
+    .flatMap((s) => asList(s.Resource))
+    .map((r) => /:secret:[^"]+/.exec(JSON.stringify(r))?.[0] ?? JSON.stringify(r))
+    .sort();
+}
 
 beforeAll(() => {
   const started = performance.now();
@@ -92,7 +102,20 @@ describe('storage', () => {
         },
       });
     }
-    template.resourceCountIs('AWS::DynamoDB::Table', 2);
+    // The source registry (issue 13): no TTL (a source lives until it is removed), same protection.
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      Properties: {
+        TableName: registryTableName(PREFIX),
+        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        TimeToLiveSpecification: Match.absent(),
+        SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: Match.anyValue() },
+        DeletionProtectionEnabled: true,
+      },
+    });
+    template.resourceCountIs('AWS::DynamoDB::Table', 3);
     template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
   });
 
@@ -142,12 +165,21 @@ describe('storage', () => {
     });
   });
 
-  it('creates one placeholder secret per source, KMS-encrypted, named by secretNameOf, with no value in the template', () => {
-    for (const name of [`${PREFIX}/sources/support`, `${PREFIX}/sources/helpdesk-bot`, 'custom/paused']) {
-      template.hasResourceProperties('AWS::SecretsManager::Secret', { Name: name, KmsKeyId: Match.anyValue(), GenerateSecretString: Match.objectLike({ GenerateStringKey: 'replaceMe' }) });
-    }
-    template.resourceCountIs('AWS::SecretsManager::Secret', 3);
-    for (const [, secret] of resourcesOf('AWS::SecretsManager::Secret')) expect(secret.Properties.SecretString).toBeUndefined();
+  it('declares no secret per source: the seed creates the configured sources\' placeholders at deploy, the CLI the others', () => {
+    template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    const seed = resourcesOf('Custom::B24SourceRegistrySeed');
+    expect(seed).toHaveLength(1);
+    expect(seed[0]?.[1].Properties).toMatchObject({ Prefix: PREFIX, Secrets: 'create', SourceCount: '3' });
+    const sources = decodeSeedSources(String(seed[0]?.[1].Properties.SourcesGzipBase64));
+    expect(sources.map((source) => [source.id, source.enabled, source.secretName])).toEqual([
+      ['support', true, undefined],
+      ['helpdesk-bot', true, undefined],
+      ['paused', false, 'custom/paused'],
+    ]);
+    const seedStatements = policyStatementsOfRole(logicalIdOf(stack.pipeline.parts.registrySeed.function.role as never));
+    const creates = seedStatements.filter((st) => asList(st.Action).includes('secretsmanager:CreateSecret')).flatMap((st) => asList(st.Resource));
+    expect(JSON.stringify(creates)).toContain(`:secret:${PREFIX}/sources/*`);
+    expect(JSON.stringify(creates)).toContain(':secret:custom/paused-??????');
   });
 });
 
@@ -159,12 +191,18 @@ describe('poller', () => {
       Architectures: ['arm64'],
       Handler: `index.${HANDLER_EXPORT}`,
       Timeout: 60,
+      // 2 × fleet.shards (2 by default)
       ReservedConcurrentExecutions: 4,
     });
     const env = (poller.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
     expect(Object.keys(env).sort()).toEqual(
-      ['NODE_OPTIONS', 'PAYLOAD_BUCKET_NAME', 'PIPELINE_PREFIX', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME', 'QUEUE_URLS', 'ROUTES', 'STATE_TABLE_NAME'].sort(),
+      [
+        'NODE_OPTIONS', 'PAYLOAD_BUCKET_NAME', 'PIPELINE_PREFIX', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME', 'QUEUE_URLS', 'ROUTES', 'STATE_TABLE_NAME',
+        'REGISTRY_TABLE_NAME', 'SOURCES_PER_INVOCATION',
+      ].sort(),
     );
+    expect(env.SOURCES_PER_INVOCATION).toBe('50');
+    expect(env.REGISTRY_TABLE_NAME).toEqual({ Ref: logicalIdOf(stack.pipeline.registryTable) });
     expect(env.PIPELINE_PREFIX).toBe(PREFIX);
     expect(env.POWERTOOLS_METRICS_NAMESPACE).toBe(METRICS_NAMESPACE);
     expect(JSON.parse(env.ROUTES as string)).toMatchObject({ ONIMV2MESSAGEADD: 'message-add', ONIMBOTV2MESSAGEADD: 'bot-message-add' });
@@ -173,7 +211,7 @@ describe('poller', () => {
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 });
   });
 
-  it('has one schedule per enabled source, every minute, with the validated source as input, retries and a DLQ', () => {
+  it('has one schedule per shard (fleet.shards, 2 by default), every minute, input {"shard": i, "shardCount": N}, retries and a DLQ', () => {
     const schedules = resourcesOf('AWS::Scheduler::Schedule');
     expect(schedules).toHaveLength(2);
     const inputs = schedules.map(([, s]) => {
@@ -182,15 +220,12 @@ describe('poller', () => {
       expect(target.Arn).toEqual({ 'Fn::GetAtt': [logicalIdOf(stack.pipeline.poller), 'Arn'] });
       expect(target.RetryPolicy).toEqual({ MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 60 });
       expect(target.DeadLetterConfig.Arn).toEqual({ 'Fn::GetAtt': [logicalIdOf(stack.pipeline.schedulerDeadLetterQueue), 'Arn'] });
-      return JSON.parse(target.Input) as { source: Record<string, unknown> };
+      return JSON.parse(target.Input) as unknown;
     });
-    const byId = new Map(inputs.map((i) => [i.source.id, i.source]));
-    expect([...byId.keys()].sort()).toEqual(['helpdesk-bot', 'support']);
-    expect(byId.get('support')).toEqual({
-      id: 'support', kind: 'user', portal: 'example.bitrix24.com', auth: 'webhook', secretName: `${PREFIX}/sources/support`,
-      withUserEvents: false, mode: 'continuous', idleInterval: { minSeconds: 5, maxSeconds: 30 }, drainIntervalSeconds: 2, pageLimit: 1000, enabled: true,
-    });
-    expect(byId.get('helpdesk-bot')).toMatchObject({ kind: 'bot', botId: 7, mode: 'per-schedule', secretName: `${PREFIX}/sources/helpdesk-bot` });
+    expect(inputs).toEqual([
+      { shard: 0, shardCount: 2 },
+      { shard: 1, shardCount: 2 },
+    ]);
   });
 });
 
@@ -204,18 +239,15 @@ describe('consumers', () => {
       const env = (props.Environment as { Variables: Record<string, unknown> }).Variables;
       expect(env.ROUTE).toBe(route);
       expect(Object.keys(env)).toEqual(
-        expect.arrayContaining(['IDEMPOTENCY_TABLE_NAME', 'STATE_TABLE_NAME', 'PAYLOAD_BUCKET_NAME', 'ROUTE', 'SOURCES', 'QUEUE_URL', 'DEAD_LETTER_QUEUE_URL', 'MAX_ATTEMPTS']),
+        expect.arrayContaining(['IDEMPOTENCY_TABLE_NAME', 'STATE_TABLE_NAME', 'PAYLOAD_BUCKET_NAME', 'ROUTE', 'REGISTRY_TABLE_NAME', 'QUEUE_URL', 'DEAD_LETTER_QUEUE_URL', 'MAX_ATTEMPTS']),
       );
+      // Sources come from the registry, not the environment (issue 13: SOURCES passed 4 KB at ~35 sources).
+      expect(env.SOURCES).toBeUndefined();
+      expect(env.REGISTRY_TABLE_NAME).toEqual({ Ref: logicalIdOf(stack.pipeline.registryTable) });
       // A queue's Ref is its URL.
       expect(env.QUEUE_URL).toEqual({ Ref: logicalIdOf(stack.pipeline.queues.get(route) ?? stack) });
       expect(env.DEAD_LETTER_QUEUE_URL).toEqual({ Ref: logicalIdOf(stack.pipeline.deadLetterQueues.get(route) ?? stack) });
       expect(env.MAX_ATTEMPTS).toBe('5');
-      // Only the sources whose events reach the route: user routes never see the bot's source, bot routes only it.
-      const support = { id: 'support', kind: 'user', portal: 'example.bitrix24.com', auth: 'webhook', secretName: `${PREFIX}/sources/support` };
-      const bot = { id: 'helpdesk-bot', kind: 'bot', portal: 'example.bitrix24.com', auth: 'oauth', secretName: `${PREFIX}/sources/helpdesk-bot`, botId: 7 };
-      const paused = { id: 'paused', kind: 'user', portal: 'other.bitrix24.com', auth: 'webhook', secretName: 'custom/paused' };
-      const expected = route === 'unknown' ? [support, bot, paused] : route.startsWith('bot-') ? [bot] : [support, paused];
-      expect({ route, sources: JSON.parse(env.SOURCES as string) as unknown }).toEqual({ route, sources: expected });
     }
   });
 
@@ -247,8 +279,11 @@ describe('IAM', () => {
         for (const resource of asList(statement.Resource)) {
           const text = JSON.stringify(resource);
           if (!text.includes('*')) continue;
-          // Only claim-check objects (<bucket>/*) and the poller's versions (grantInvoke) may use a wildcard.
-          const allowed = text === `{"Fn::Join":["",[${bucketArn},"/*"]]}` || text === `{"Fn::Join":["",[${pollerArn},":*"]]}`;
+          // Only claim-check objects (<bucket>/*), the poller's versions (grantInvoke) and the sources' secret name prefix may use a wildcard.
+          const allowed =
+            text === `{"Fn::Join":["",[${bucketArn},"/*"]]}` ||
+            text === `{"Fn::Join":["",[${pollerArn},":*"]]}` ||
+            /^\{"Fn::Join":\["",\["arn:",\{"Ref":"AWS::Partition"\},":secretsmanager:",\{"Ref":"AWS::Region"\},":",\{"Ref":"AWS::AccountId"\},":secret:itest\/sources\/\*"\]\]\}$/.test(text);
           expect(allowed, `${id}: ${text}`).toBe(true);
         }
       }
@@ -261,7 +296,7 @@ describe('IAM', () => {
     const actions = [...new Set(statements.flatMap((s) => asList(s.Action)))].sort();
     expect(actions).toEqual(
       [
-        'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem',
+        'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Scan',
         'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey',
         'logs:CreateLogStream', 'logs:PutLogEvents',
         's3:PutObject',
@@ -269,11 +304,13 @@ describe('IAM', () => {
         'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue',
       ].sort(),
     );
-    const secretRefs = statements
-      .filter((s) => asList(s.Action).includes('secretsmanager:GetSecretValue'))
-      .flatMap((s) => asList(s.Resource).map((r) => (r as { Ref: string }).Ref))
-      .sort();
-    expect(secretRefs).toEqual([...stack.pipeline.secrets.values()].map((secret) => logicalIdOf(secret as never)).sort());
+    // The registry is read only (Scan to list, GetItem to read), the state table is not scanned.
+    const registryArn = JSON.stringify({ 'Fn::GetAtt': [logicalIdOf(stack.pipeline.registryTable), 'Arn'] });
+    const onRegistry = statements.filter((s) => JSON.stringify(s.Resource).includes(registryArn)).flatMap((s) => asList(s.Action));
+    expect(onRegistry.sort()).toEqual(['dynamodb:GetItem', 'dynamodb:Scan']);
+    const stateArn = JSON.stringify({ 'Fn::GetAtt': [logicalIdOf(stack.pipeline.stateTable), 'Arn'] });
+    expect(statements.filter((s) => JSON.stringify(s.Resource).includes(stateArn)).flatMap((s) => asList(s.Action))).not.toContain('dynamodb:Scan');
+    expect(secretResources(statements)).toEqual([':secret:custom/paused-??????', `:secret:${PREFIX}/sources/*`]);
     const send = statements.find((s) => asList(s.Action).includes('sqs:SendMessage'));
     expect(asList(send?.Resource)).toHaveLength(ALL_ROUTES.length);
   });
@@ -294,33 +331,30 @@ describe('IAM', () => {
     expect(new Set(resourcesFor('sqs:ChangeMessageVisibility').map((r) => JSON.stringify(r)))).toEqual(new Set([JSON.stringify(arnOf(stack.pipeline.queues.get('unknown')))]));
   });
 
-  it('lets no consumer Put any state item or touch one that is not an OAuth token item of its route\'s sources', () => {
+  it('lets no consumer Put any state item or touch one that is not an OAuth token item, nor write the registry', () => {
     const stateArn = JSON.stringify({ 'Fn::GetAtt': [logicalIdOf(stack.pipeline.stateTable), 'Arn'] });
+    const registryArn = JSON.stringify({ 'Fn::GetAtt': [logicalIdOf(stack.pipeline.registryTable), 'Arn'] });
     for (const [route, fn] of stack.pipeline.consumers) {
-      const onState = policyStatementsOfRole(logicalIdOf(fn.role as never)).filter((s) => JSON.stringify(s.Resource).includes(stateArn));
-      // helpdesk-bot is the only OAuth source; user routes carry no event of it.
+      const statements = policyStatementsOfRole(logicalIdOf(fn.role as never));
+      const onState = statements.filter((s) => JSON.stringify(s.Resource).includes(stateArn));
       const tokenStatement = {
-        Sid: 'OAuthTokenItemsOfRouteSources',
+        Sid: 'OAuthTokenItems',
         Effect: 'Allow',
         Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
         Resource: JSON.parse(stateArn) as unknown,
-        Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['oauth#helpdesk-bot'] } },
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['oauth#*'] } },
       };
-      const expected = route.startsWith('bot-') || route === 'unknown' ? [tokenStatement] : [];
-      expect({ route, onState }).toEqual({ route, onState: expected });
+      expect({ route, onState }).toEqual({ route, onState: [tokenStatement] });
+      const onRegistry = statements.filter((s) => JSON.stringify(s.Resource).includes(registryArn)).flatMap((s) => asList(s.Action));
+      expect({ route, onRegistry }).toEqual({ route, onRegistry: ['dynamodb:GetItem'] });
     }
   });
 
-  it('lets a consumer read only the secrets of its route\'s sources', () => {
-    const secretRefs = (route: string): string[] =>
-      policyStatementsOfRole(logicalIdOf(stack.pipeline.consumers.get(route)?.role as never))
-        .filter((s) => asList(s.Action).includes('secretsmanager:GetSecretValue'))
-        .flatMap((s) => asList(s.Resource).map((r) => (r as { Ref: string }).Ref))
-        .sort();
-    const idOf = (sourceId: string): string => logicalIdOf(stack.pipeline.secrets.get(sourceId) as never);
-    expect(secretRefs('message-add')).toEqual([idOf('support'), idOf('paused')].sort());
-    expect(secretRefs('bot-message-add')).toEqual([idOf('helpdesk-bot')]);
-    expect(secretRefs('unknown')).toEqual([idOf('support'), idOf('helpdesk-bot'), idOf('paused')].sort());
+  it('lets a consumer read the secrets under the pipeline\'s name prefix (and configured names outside it), nothing else', () => {
+    for (const [route, fn] of stack.pipeline.consumers) {
+      const statements = policyStatementsOfRole(logicalIdOf(fn.role as never));
+      expect({ route, secrets: secretResources(statements) }).toEqual({ route, secrets: [':secret:custom/paused-??????', `:secret:${PREFIX}/sources/*`] });
+    }
   });
 
   it('keeps credentials out of environment variables', () => {
@@ -345,29 +379,36 @@ describe('alarms and dashboard', () => {
     expect(alarms.filter(([, a]) => JSON.stringify(a.Properties.AlarmActions) !== JSON.stringify([topicRef()])).map(([id]) => id)).toEqual([]);
   });
 
-  it('alarms on staleness of every enabled source: no PollSucceeded for staleAfterMinutes, missing data breaching', () => {
-    for (const sourceId of ['support', 'helpdesk-bot']) {
-      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        AlarmName: `${PREFIX}-stale-${sourceId}`,
-        Namespace: METRICS_NAMESPACE,
-        MetricName: POLLER_METRICS.pollSucceeded,
-        Dimensions: Match.arrayEquals([
-          { Name: SOURCE_DIMENSION, Value: sourceId },
-          { Name: 'service', Value: POLLER_SERVICE_NAME },
-        ]),
-        Statistic: 'Sum',
-        Period: 60,
-        EvaluationPeriods: 20,
-        DatapointsToAlarm: 20,
-        Threshold: 1,
-        ComparisonOperator: 'LessThanThreshold',
-        TreatMissingData: 'breaching',
-      });
-    }
-    expect(resourcesOf('AWS::CloudWatch::Alarm').filter(([, a]) => a.Properties.MetricName === POLLER_METRICS.pollSucceeded)).toHaveLength(2);
+  /** The Metrics Insights query of an alarm (its one Metrics entry with an Expression). */
+  const queryOf = (alarmName: string): { query: string; props: Record<string, unknown> } => {
+    const alarm = resourcesOf('AWS::CloudWatch::Alarm').find(([, a]) => a.Properties.AlarmName === alarmName);
+    if (alarm === undefined) throw new Error(`no alarm ${alarmName}`);
+    const metrics = alarm[1].Properties.Metrics as { Expression?: string; Period?: number }[];
+    return { query: metrics.map((m) => m.Expression ?? '').join(''), props: alarm[1].Properties };
+  };
+
+  it('alarms on staleness of every source with one alarm: the stalest sources (grouped by SourceId) and a silent fleet', () => {
+    const stale = queryOf(`${PREFIX}-stale-sources`);
+    expect(stale.query).toBe(
+      `SELECT MAX(${POLLER_METRICS.sourceStalenessSeconds}) FROM SCHEMA("${METRICS_NAMESPACE}", service, ${SOURCE_DIMENSION}) WHERE service = '${POLLER_SERVICE_NAME}' GROUP BY ${SOURCE_DIMENSION} ORDER BY MAX() DESC LIMIT 100`,
+    );
+    expect(stale.props).toMatchObject({ Threshold: 20 * 60, ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 1, TreatMissingData: 'notBreaching' });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: `${PREFIX}-poller-fleet-silent`,
+      Namespace: METRICS_NAMESPACE,
+      MetricName: POLLER_METRICS.fleetMaxStalenessSeconds,
+      Dimensions: [{ Name: 'service', Value: POLLER_SERVICE_NAME }],
+      Statistic: 'SampleCount',
+      Period: 60,
+      EvaluationPeriods: 20,
+      DatapointsToAlarm: 20,
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+    });
   });
 
-  it('alarms on every DLQ, the oldest message of every queue, poller errors, lease conflicts and auth failures', () => {
+  it('alarms on every DLQ, the oldest message of every queue, and once for all sources on poller errors, lease conflicts and auth failures', () => {
     const names = resourcesOf('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties.AlarmName as string);
     for (const route of ALL_ROUTES) {
       expect(names).toContain(`${PREFIX}-dlq-not-empty-${route}`);
@@ -375,11 +416,8 @@ describe('alarms and dashboard', () => {
     }
     expect(names).toContain(`${PREFIX}-scheduler-dlq-not-empty`);
     expect(names).toContain(`${PREFIX}-poller-function-errors`);
-    for (const sourceId of ['support', 'helpdesk-bot']) {
-      for (const kind of ['poller-errors', 'lease-conflicts', 'auth-failures', 'events-quarantined']) expect(names).toContain(`${PREFIX}-${kind}-${sourceId}`);
-    }
-    // The poller's alarms cover enabled sources; the consumers' cover every source (a disabled one's events may still be queued).
-    expect(names.filter((n) => n.endsWith('-paused')).sort()).toEqual([`${PREFIX}-schema-mismatch-paused`, `${PREFIX}-write-outcome-unknown-paused`]);
+    // No alarm names a source: one alarm per kind covers every registered source.
+    expect(names.filter((n) => /support|helpdesk-bot|paused/.test(n))).toEqual([]);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: `${PREFIX}-dlq-not-empty-unknown`,
       MetricName: 'ApproximateNumberOfMessagesVisible',
@@ -387,49 +425,32 @@ describe('alarms and dashboard', () => {
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalIdOf(stack.pipeline.deadLetterQueues.get('unknown') ?? stack), 'QueueName'] } }],
     });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: `${PREFIX}-auth-failures-support`, MetricName: POLLER_METRICS.authFailures, Namespace: METRICS_NAMESPACE });
-    // PollerErrors has an aggregate series per source (service + SourceId): a plain metric alarm.
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: `${PREFIX}-poller-errors-support`,
-      Namespace: METRICS_NAMESPACE,
-      MetricName: POLLER_METRICS.pollerErrors,
-      Dimensions: Match.arrayEquals([
-        { Name: SOURCE_DIMENSION, Value: 'support' },
-        { Name: 'service', Value: POLLER_SERVICE_NAME },
-      ]),
-      Statistic: 'Sum',
-      Period: 300,
-      EvaluationPeriods: 3,
-      DatapointsToAlarm: 3,
-      Threshold: 1,
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-      TreatMissingData: 'notBreaching',
-    });
-    expect(resourcesOf('AWS::CloudWatch::Alarm').filter(([, a]) => a.Properties.Metrics !== undefined).map(([, a]) => a.Properties.AlarmName)).toEqual([]);
+    const perSource = (metricName: string, service = POLLER_SERVICE_NAME): string =>
+      `SELECT SUM(${metricName}) FROM SCHEMA("${METRICS_NAMESPACE}", service, ${SOURCE_DIMENSION}) WHERE service = '${service}' GROUP BY ${SOURCE_DIMENSION} ORDER BY SUM() DESC LIMIT 100`;
+    expect(queryOf(`${PREFIX}-auth-failures`).query).toBe(perSource(POLLER_METRICS.authFailures));
+    // PollerErrors' aggregate series has exactly { service, SourceId }: the per-ErrorCode series are not counted twice.
+    const errors = queryOf(`${PREFIX}-poller-errors`);
+    expect(errors.query).toBe(perSource(POLLER_METRICS.pollerErrors));
+    expect(errors.props).toMatchObject({ EvaluationPeriods: 3, DatapointsToAlarm: 3, Threshold: 1, TreatMissingData: 'notBreaching' });
+    const leases = queryOf(`${PREFIX}-lease-conflicts`);
+    expect(leases.query).toBe(perSource(POLLER_METRICS.leaseConflicts));
+    expect(leases.props).toMatchObject({ Threshold: 3 });
+    expect(JSON.stringify(leases.props.Metrics)).toContain('"Period":900');
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: `${PREFIX}-oldest-message-unknown`, MetricName: 'ApproximateAgeOfOldestMessage', Threshold: 900 });
   });
 
-  it('alarms at the first SchemaMismatch, WriteOutcomeUnknown (consumers) and EventsQuarantined (poller) of a source in 5 minutes', () => {
+  it('alarms at the first SchemaMismatch, WriteOutcomeUnknown (consumers) and EventsQuarantined (poller) of any source in 5 minutes, naming it', () => {
     for (const [kind, metricName, service] of [
       ['schema-mismatch', 'SchemaMismatch', 'b24-consumer'],
       ['write-outcome-unknown', 'WriteOutcomeUnknown', 'b24-consumer'],
       ['events-quarantined', 'EventsQuarantined', POLLER_SERVICE_NAME],
     ] as const) {
-      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        AlarmName: `${PREFIX}-${kind}-support`,
-        Namespace: METRICS_NAMESPACE,
-        MetricName: metricName,
-        Dimensions: Match.arrayEquals([
-          { Name: SOURCE_DIMENSION, Value: 'support' },
-          { Name: 'service', Value: service },
-        ]),
-        Statistic: 'Sum',
-        Period: 300,
-        EvaluationPeriods: 1,
-        Threshold: 1,
-        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-        TreatMissingData: 'notBreaching',
-      });
+      const alarm = queryOf(`${PREFIX}-${kind}`);
+      expect(alarm.query).toBe(
+        `SELECT SUM(${metricName}) FROM SCHEMA("${METRICS_NAMESPACE}", service, ${SOURCE_DIMENSION}) WHERE service = '${service}' GROUP BY ${SOURCE_DIMENSION} ORDER BY SUM() DESC LIMIT 100`,
+      );
+      expect(alarm.props).toMatchObject({ EvaluationPeriods: 1, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching' });
+      expect(alarm.props.AlarmDescription).toContain('named in the alarm\'s state reason');
     }
   });
 
@@ -444,7 +465,10 @@ describe('alarms and dashboard', () => {
     template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: `${PREFIX}-event-pipeline` });
     const body = JSON.stringify(resourcesOf('AWS::CloudWatch::Dashboard')[0]?.[1].Properties.DashboardBody);
     expect(body).toContain('Events quarantined by the poller');
-    expect(body).toContain('\\"EventsQuarantined\\"');
+    expect(body).toContain('SUM(EventsQuarantined) FROM SCHEMA');
+    // One Metrics Insights series per graph, whatever the number of sources; series keep their SourceId as label.
+    expect(body).not.toContain('support');
+    expect(body).toContain('${LABEL}');
   });
 
   it('writes logs to a log group per function with a retention', () => {
@@ -479,14 +503,10 @@ describe('outputs for the operator CLI', () => {
     }
   });
 
-  it('outputs the sources without credentials, as the CLI parses them', () => {
-    const value = json.Outputs.Sources?.Value;
-    expect(typeof value).toBe('string');
-    expect(JSON.parse(value as string)).toEqual([
-      { id: 'support', kind: 'user', portal: 'example.bitrix24.com', auth: 'webhook', secretName: `${PREFIX}/sources/support`, withUserEvents: false, mode: 'continuous', enabled: true },
-      { id: 'helpdesk-bot', kind: 'bot', portal: 'example.bitrix24.com', auth: 'oauth', secretName: `${PREFIX}/sources/helpdesk-bot`, botId: 7, withUserEvents: false, mode: 'per-schedule', enabled: true },
-      { id: 'paused', kind: 'user', portal: 'other.bitrix24.com', auth: 'webhook', secretName: 'custom/paused', withUserEvents: false, mode: 'continuous', enabled: false },
-    ]);
+  it('outputs the registry table and the secret name prefix, and nothing per source', () => {
+    expect(json.Outputs.RegistryTableName?.Value).toEqual({ Ref: logicalIdOf(stack.pipeline.registryTable) });
+    expect(json.Outputs.SecretNamePrefix?.Value).toBe(`${PREFIX}/sources/`);
+    expect(Object.keys(json.Outputs).filter((key) => key.startsWith('SecretOf') || key === 'Sources')).toEqual([]);
   });
 });
 
