@@ -13,6 +13,12 @@ export const POLLER_SERVICE_NAME = 'b24-poller';
 export const POLLER_METRICS = {
   /** Heartbeat: 1 on every committed page of a source (not on a fetch: a poller that cannot publish must go stale). Staleness alarm watches it. */
   pollSucceeded: 'PollSucceeded',
+  /**
+   * Fleet mode (poller shards): seconds since the last committed page of the stalest enabled source, emitted by every
+   * shard on every registry refresh, dimensions { service } only (alarm on Maximum); the source is named in the log line
+   * "fleet staleness" (worstSourceId).
+   */
+  worstSourceStaleness: 'WorstSourceStalenessSeconds',
   eventsReceived: 'EventsReceived',
   eventsPublished: 'EventsPublished',
   pages: 'Pages',
