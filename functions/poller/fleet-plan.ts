@@ -75,12 +75,17 @@ export function planClaims(input: ClaimPlanInput): string[] {
   return [...own.sort(mostStaleFirst), ...foreign.sort(mostStaleFirst)].slice(0, slots).map((s) => s.id);
 }
 
-/** The fleet-wide staleness: the enabled source longest without a committed page (never polled: since registered). */
+/** Seconds since the source's last committed page (never polled: since it was registered). */
+export function stalenessSeconds(source: PlannedSource, leases: ReadonlyMap<string, LeaseView>, now: number): number {
+  const last = leases.get(source.id)?.lastCommittedAt ?? source.registeredAt;
+  return Math.max(0, Math.round((now - last) / 1000));
+}
+
+/** The fleet-wide staleness: the enabled source longest without a committed page. */
 export function worstStaleness(sources: readonly PlannedSource[], leases: ReadonlyMap<string, LeaseView>, now: number): { sourceId: string; seconds: number } | undefined {
   let worst: { sourceId: string; seconds: number } | undefined;
   for (const source of sources) {
-    const last = leases.get(source.id)?.lastCommittedAt ?? source.registeredAt;
-    const seconds = Math.max(0, Math.round((now - last) / 1000));
+    const seconds = stalenessSeconds(source, leases, now);
     if (worst === undefined || seconds > worst.seconds) worst = { sourceId: source.id, seconds };
   }
   return worst;

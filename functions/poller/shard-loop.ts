@@ -16,15 +16,17 @@
 import { randomUUID } from 'node:crypto';
 import type { RegisteredSource } from '../registry/source-registry.js';
 import { describeError } from './error-policy.js';
-import { planClaims, worstStaleness, type LeaseView, type PlannedSource } from './fleet-plan.js';
+import { planClaims, stalenessSeconds, worstStaleness, type LeaseView, type PlannedSource } from './fleet-plan.js';
 import type { LeaseViewReader } from './fleet-lease-view.js';
 import { pollSource, type PollerDependencies, type PollReport } from './poll-loop.js';
 import type { PollerLogger } from './ports.js';
 
-/** The fleet's own metrics (per-source metrics stay on each source's PollerMetrics). */
+/** The fleet's staleness metrics (functions/shared/observability.ts; the registry's alarms watch them). */
 export interface FleetMetrics {
-  /** WorstSourceStalenessSeconds (functions/shared/observability.ts POLLER_METRICS.worstSourceStaleness). */
-  worstStaleness(seconds: number): void;
+  /** FleetMaxStalenessSeconds: the stalest enabled source, dimensions { service }. */
+  fleetMaxStaleness(seconds: number): void;
+  /** SourceStalenessSeconds of one enabled source, dimensions { service, SourceId }. */
+  sourceStaleness(sourceId: string, seconds: number): void;
 }
 
 export interface ShardDependencies {
@@ -57,6 +59,8 @@ export interface ShardOptions {
   readonly stopClaimingBeforeMs?: number;
   /** A source whose run failed to start or stopped on an error is not retried by this invocation for this long, in ms. @default 60000 */
   readonly failureCooldownMs?: number;
+  /** SourceStalenessSeconds of every enabled source is published at most this often (FleetMaxStalenessSeconds on every refresh), in ms. @default 60000 */
+  readonly perSourceStalenessEveryMs?: number;
 }
 
 export interface ShardReport {
@@ -88,6 +92,7 @@ class ShardRun {
   private refreshes = 0;
   private registryErrors = 0;
   private worst: { sourceId: string; seconds: number } | undefined;
+  private perSourceStalenessAt: number | undefined;
   private readonly ownerId: string;
   private readonly log: Record<string, unknown>;
 
@@ -152,9 +157,13 @@ class ShardRun {
     const now = deps.now();
     const planned: PlannedSource[] = [...enabled.values()].map((s) => ({ id: s.config.id, registeredAt: Date.parse(s.updatedAt) || now }));
     const worst = worstStaleness(planned, leases, now);
+    if (this.perSourceStalenessAt === undefined || now - this.perSourceStalenessAt >= (options.perSourceStalenessEveryMs ?? 60_000)) {
+      this.perSourceStalenessAt = now;
+      for (const source of planned) deps.metrics.sourceStaleness(source.id, stalenessSeconds(source, leases, now));
+    }
     if (worst !== undefined) {
       this.worst = worst;
-      deps.metrics.worstStaleness(worst.seconds);
+      deps.metrics.fleetMaxStaleness(worst.seconds);
       deps.logger.info('fleet staleness', { ...this.log, worstSourceId: worst.sourceId, worstStalenessSeconds: worst.seconds, enabledSources: enabled.size, held: this.running.size });
     }
     for (const [id, until] of this.cooldown) if (until <= now) this.cooldown.delete(id);

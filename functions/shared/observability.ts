@@ -13,12 +13,6 @@ export const POLLER_SERVICE_NAME = 'b24-poller';
 export const POLLER_METRICS = {
   /** Heartbeat: 1 on every committed page of a source (not on a fetch: a poller that cannot publish must go stale). Staleness alarm watches it. */
   pollSucceeded: 'PollSucceeded',
-  /**
-   * Fleet mode (poller shards): seconds since the last committed page of the stalest enabled source, emitted by every
-   * shard on every registry refresh, dimensions { service } only (alarm on Maximum); the source is named in the log line
-   * "fleet staleness" (worstSourceId).
-   */
-  worstSourceStaleness: 'WorstSourceStalenessSeconds',
   eventsReceived: 'EventsReceived',
   eventsPublished: 'EventsPublished',
   pages: 'Pages',
@@ -37,6 +31,18 @@ export const POLLER_METRICS = {
   oversizeEvents: 'OversizeEvents',
   /** Invalid events stored in quarantine (the source commits past them); per SourceId. Alarmed on. */
   eventsQuarantined: 'EventsQuarantined',
+  /**
+   * Fleet (issue 13): seconds since the last successful poll (committed page or empty fetch) of one enabled
+   * source, dimensions { service, SourceId }, published by the poller shards for every enabled registered
+   * source each run. The "stalest source" alarm groups it by SourceId (lib/parts/pipeline-alarms.ts).
+   */
+  sourceStalenessSeconds: 'SourceStalenessSeconds',
+  /**
+   * Fleet (issue 13): the maximum of SourceStalenessSeconds over every enabled source, dimensions { service }
+   * only, published by every shard run; the log line names the source. Alarmed with missing data breaching:
+   * no shard running at all is staleness too.
+   */
+  fleetMaxStalenessSeconds: 'FleetMaxStalenessSeconds',
 } as const;
 
 export const CONSUMER_METRICS = {
@@ -77,4 +83,8 @@ export const ENV = {
   deadLetterQueueUrl: 'DEAD_LETTER_QUEUE_URL',
   /** Consumer: failed attempts per event before the consumer dead-letters it (config consumer.maxAttempts). */
   maxAttempts: 'MAX_ATTEMPTS',
+  /** Poller, consumers, install: the source registry table (functions/registry; issue 13). */
+  registryTableName: 'REGISTRY_TABLE_NAME',
+  /** Poller: sources one invocation of a shard claims (config fleet.sourcesPerInvocation). */
+  sourcesPerInvocation: 'SOURCES_PER_INVOCATION',
 } as const;
