@@ -66,7 +66,9 @@ export interface FleetRunResult {
   /** Answers QUERY_LIMIT_EXCEEDED over all portals. */
   readonly queryLimitExceeded: number;
   /** Bitrix24 requests per second per portal: the highest 10-s window over portals, and the mean over the run. */
-  readonly portalRate: { readonly budgetPerSecond: number; readonly maxWindowPerSecond: number; readonly meanPerSecond: number };
+  readonly portalRate: { readonly budgetPerSecond: number; readonly maxWindowPerSecond: number; readonly meanPerSecond: number; readonly perPortalMaxWindowPerSecond: readonly number[] };
+  /** Bitrix24 requests answered, all portals. */
+  readonly bitrix24Requests: number;
   /** Event created → the consumer's function starts, ms, all events; and per source the p99, summarised over sources. */
   readonly latencyMs: Distribution;
   readonly perSourceP99Ms: Distribution;
@@ -272,9 +274,11 @@ export async function runFleet(endpoints: LocalAwsEndpoints, options: FleetRunOp
     }
     const allCalls = sims.flatMap((sim) => sim.calls);
     const runSeconds = wallMs / 1000;
+    const perPortal = sims.map((sim) => maxWindowRate(sim.calls.map((c) => c.at), 10_000));
     const portalRate = {
       budgetPerSecond: budget.requestsPerSecond,
-      maxWindowPerSecond: Math.max(...sims.map((sim) => maxWindowRate(sim.calls.map((c) => c.at), 10_000))),
+      perPortalMaxWindowPerSecond: perPortal,
+      maxWindowPerSecond: Math.max(...perPortal),
       meanPerSecond: allCalls.length / sims.length / runSeconds,
     };
     const totalSources = options.portals * (options.sourcesPerPortal + options.lateSourcesPerPortal);
@@ -289,6 +293,7 @@ export async function runFleet(endpoints: LocalAwsEndpoints, options: FleetRunOp
       eventsHandled: [...created.keys()].filter((k) => handled.has(k)).length,
       lost: [...created.keys()].filter((k) => !handled.has(k)).length,
       handledTwice: duplicates,
+      bitrix24Requests: allCalls.length,
       queryLimitExceeded: allCalls.filter((c) => c.errorCode === 'QUERY_LIMIT_EXCEEDED').length,
       portalRate,
       latencyMs: distribution(latencies),
