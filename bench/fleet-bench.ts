@@ -16,13 +16,15 @@ export const FLEET_FULL: FleetRunOptions = {
   shards: 4,
   sourcesPerInvocation: 70,
   trafficMs: 60_000,
-  eventsPerSecond: 20,
-  kill: { shard: 2, atMs: 20_000 },
-  idleInterval: { minSeconds: 2, maxSeconds: 10 },
-  leaseMs: 8_000,
+  eventsPerSecond: 10,
+  kill: { shard: 2, atMs: 15_000 },
+  // The shipped defaults (5–30 s): 10 sources of a portal then ask for about the portal's 2/s.
+  idleInterval: { minSeconds: 5, maxSeconds: 30 },
+  // Long enough that a loaded machine's event-loop lag does not expire live leases.
+  leaseMs: 20_000,
 };
 
-export const FLEET_QUICK: FleetRunOptions = { ...FLEET_FULL, portals: 4, sourcesPerPortal: 9, lateSourcesPerPortal: 1, shards: 3, sourcesPerInvocation: 25, trafficMs: 20_000, eventsPerSecond: 10, kill: { shard: 1, atMs: 7_000 } };
+export const FLEET_QUICK: FleetRunOptions = { ...FLEET_FULL, idleInterval: { minSeconds: 2, maxSeconds: 5 }, leaseMs: 8_000, portals: 4, sourcesPerPortal: 9, lateSourcesPerPortal: 1, shards: 3, sourcesPerInvocation: 25, trafficMs: 20_000, eventsPerSecond: 10, kill: { shard: 1, atMs: 7_000 } };
 
 export interface FleetBenchResult {
   readonly run: FleetRunResult;
@@ -69,6 +71,8 @@ export async function writeFleetResults(outDir: string, baseName: string, date: 
     ],
     ['sources polled per shard', run.sourcesPolledPerShard.join(' / ')],
     ['CPU per Bitrix24 request (whole process, upper bound)', `${round(result.cpuMsPerRequest, 1)} ms`],
+    ['source runs by stop reason', Object.entries(run.stopReasons).map(([k, v]) => `${k} ${v}`).join(', ')],
+    ['failed polls by code', Object.entries(run.errorCodes).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'],
     ['heap per held source', `${round(run.heapBytesPerSource / 1024, 1)} KiB`],
   ];
   const costRows: Cell[][] = costs.map((c) => [c.sources, c.shards, c.memoryMb, usd(c.lambdaUsd), usd(c.pollWritesUsd), usd(c.refreshReadsUsd), usd(c.perSourceUsd), usd(c.perSourceWithSecretUsd)]);

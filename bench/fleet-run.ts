@@ -88,6 +88,9 @@ export interface FleetRunResult {
   /** Heap growth after the sources were claimed, per source, bytes (an upper bound for a shard's per-source memory). */
   readonly heapBytesPerSource: number;
   readonly wallMs: number;
+  /** Source runs per stop reason, and failed polls per error code, over every shard. */
+  readonly stopReasons: Readonly<Record<string, number>>;
+  readonly errorCodes: Readonly<Record<string, number>>;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -103,6 +106,12 @@ function killable<T extends DynamoDBClient | SQSClient | S3Client>(client: T, is
     { step: 'initialize', name: `fleetKill-${label}` },
   );
   return client;
+}
+
+function tally(values: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const v of values) out[v] = (out[v] ?? 0) + 1;
+  return out;
 }
 
 function maxWindowRate(times: readonly number[], windowMs: number): number {
@@ -303,6 +312,11 @@ export async function runFleet(endpoints: LocalAwsEndpoints, options: FleetRunOp
       cpuMsPerSourceSecond: (cpu.user + cpu.system) / 1000 / totalSources / runSeconds,
       heapBytesPerSource: Math.max(0, ((heapAfterClaim ?? process.memoryUsage().heapUsed) - heapBefore) / (options.portals * options.sourcesPerPortal)),
       wallMs,
+      stopReasons: tally(reports.flatMap((r) => r.runs.map((run) => run.stoppedBecause))),
+      errorCodes: reports.flatMap((r) => r.runs).reduce<Record<string, number>>((acc, run) => {
+        for (const [code, n] of Object.entries(run.errors)) acc[code] = (acc[code] ?? 0) + n;
+        return acc;
+      }, {}),
     };
   } finally {
     for (const c of shardClients) c.destroy();
