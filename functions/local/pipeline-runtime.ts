@@ -277,7 +277,7 @@ export async function startPipelineRuntime(options: PipelineRuntimeOptions): Pro
     const { source } = input;
     const entry: { runs: number; running: boolean; lastReport?: PollReport; lastError?: string; lastSuccessAt?: number } = { runs: 0, running: false };
     status.set(source.id, entry);
-    const client = observeBitrix24Client(input.client, (events) => stats.recordPolled(events.map((e) => e.type)));
+    const client = observeBitrix24Client(input.client, { onEvents: (events) => stats.recordPolled(events.map((e) => e.type)) });
     const deps = createPollerDependencies({
       source,
       client,

@@ -26,6 +26,58 @@ export const INPUT_ACTION_CODES = [
   'IMBOT_AGENT_ACTION_COMPOSING',
 ] as const;
 
+/** imbot.v2/messages/chat-message-reaction-add.md "Available Reaction Codes" (the list may change without notice). */
+export const REACTION_CODES = [
+  'like',
+  'dislike',
+  'faceWithTearsOfJoy',
+  'redHeart',
+  'neutralFace',
+  'fire',
+  'cry',
+  'slightlySmilingFace',
+  'winkingFace',
+  'laugh',
+  'kiss',
+  'wonder',
+  'slightlyFrowningFace',
+  'loudlyCryingFace',
+  'faceWithStuckOutTongue',
+  'faceWithStuckOutTongueAndWinkingEye',
+  'smilingFaceWithSunglasses',
+  'confusedFace',
+  'flushedFace',
+  'thinkingFace',
+  'angry',
+  'smilingFaceWithHorns',
+  'faceWithThermometer',
+  'facepalm',
+  'poo',
+  'flexedBiceps',
+  'clappingHands',
+  'raisedHand',
+  'smilingFaceWithHeartEyes',
+  'smilingFaceWithHearts',
+  'pleadingFace',
+  'relievedFace',
+  'foldedHands',
+  'okHand',
+  'signHorns',
+  'loveYouGesture',
+  'clownFace',
+  'partyingFace',
+  'questionMark',
+  'exclamationMark',
+  'lightBulb',
+  'bomb',
+  'sleepingSymbol',
+  'crossMark',
+  'whiteHeavyCheckMark',
+  'eyes',
+  'handshake',
+  'hundredPoints',
+] as const;
+
 function fail(status: number, code: string, description: string): MethodOutcome {
   return { ok: false, status, code, description };
 }
@@ -317,6 +369,29 @@ const inputActionNotify = withBot((env, call, bot) => {
   return { ok: true, result: { result: true } };
 });
 
+/**
+ * imbot.v2/messages/chat-message-reaction-add.md: the bot must be in the
+ * message's chat (ACCESS_DENIED), the code must exist (REACTION_NOT_FOUND), and
+ * the same reaction twice is REACTION_ALREADY_SET. The message's author (a bot
+ * too) sees ONIMBOTV2REACTIONCHANGE / ONIMV2REACTIONCHANGE.
+ */
+const reactionAdd = withBot((env, call, bot) => {
+  const messageId = intParam(call.params, 'messageId');
+  const room = typeof messageId === 'number' ? env.messenger.roomOfMessage(messageId) : undefined;
+  const stored = typeof messageId === 'number' ? room?.messages.get(messageId) : undefined;
+  if (room === undefined || stored === undefined || stored.deleted || typeof messageId !== 'number' || !room.members.has(bot.id)) {
+    return fail(403, 'ACCESS_DENIED', 'Access denied');
+  }
+  const reaction = stringParam(call.params, 'reaction') ?? '';
+  if (!(REACTION_CODES as readonly string[]).includes(reaction)) return fail(400, 'REACTION_NOT_FOUND', 'Reaction not found');
+  if (env.records.reactions.some((r) => r.botId === bot.id && r.messageId === messageId && r.reaction === reaction)) {
+    return fail(400, 'REACTION_ALREADY_SET', 'Reaction already set');
+  }
+  env.messenger.react(room, messageId, bot.id, reaction, 'add');
+  env.records.reactions.push({ botId: bot.id, messageId, reaction, at: call.now });
+  return { ok: true, result: { result: true } };
+});
+
 /** imbot.v2/bots/bot-get.md: by `botId` or `code` (of the caller's app); answers `{bot, users}` like register. */
 const get: MethodHandler = (env, call) => {
   const code = stringParam(call.params, 'code');
@@ -364,4 +439,5 @@ export const BOT_METHODS: ReadonlyArray<readonly [string, MethodHandler]> = [
   ['imbot.v2.chat.message.delete', messageDelete],
   ['imbot.v2.chat.message.read', messageRead],
   ['imbot.v2.chat.inputaction.notify', inputActionNotify],
+  ['imbot.v2.chat.message.reaction.add', reactionAdd],
 ];
