@@ -81,11 +81,7 @@ export interface PollerDependencies {
   readonly tuning: PollerTuning;
 }
 
-<<<<<<< HEAD
-export type StopReason = 'deadline' | 'drained' | 'lease-lost' | 'lease-busy' | 'fatal-error' | 'stopped';
-=======
-export type StopReason = 'deadline' | 'drained' | 'lease-lost' | 'lease-busy' | 'fatal-error' | 'bot-removed';
->>>>>>> main
+export type StopReason = 'deadline' | 'drained' | 'lease-lost' | 'lease-busy' | 'fatal-error' | 'bot-removed' | 'stopped';
 
 export interface PollReport {
   readonly sourceId: string;

@@ -219,7 +219,7 @@ class ShardRun {
       shouldStop: () => run.stop,
     });
     this.runs.push(report);
-    if (report.stoppedBecause === 'fatal-error') this.cooldown.set(id, deps.now() + (options.failureCooldownMs ?? 60_000));
+    if (report.stoppedBecause === 'fatal-error' || report.stoppedBecause === 'bot-removed') this.cooldown.set(id, deps.now() + (options.failureCooldownMs ?? 60_000));
   }
 }
 
