@@ -22,9 +22,12 @@ export const FLEET_FULL: FleetRunOptions = {
   idleInterval: { minSeconds: 5, maxSeconds: 30 },
   // Long enough that a loaded machine's event-loop lag does not expire live leases.
   leaseMs: 20_000,
+  // Invoked again every 30 s, as the schedule would (every minute, 60 s timeout), until every event is handled.
+  invocationMs: 30_000,
+  drainMs: 120_000,
 };
 
-export const FLEET_QUICK: FleetRunOptions = { ...FLEET_FULL, idleInterval: { minSeconds: 2, maxSeconds: 5 }, leaseMs: 8_000, portals: 4, sourcesPerPortal: 9, lateSourcesPerPortal: 1, shards: 3, sourcesPerInvocation: 25, trafficMs: 20_000, eventsPerSecond: 10, kill: { shard: 1, atMs: 7_000 } };
+export const FLEET_QUICK: FleetRunOptions = { ...FLEET_FULL, idleInterval: { minSeconds: 2, maxSeconds: 5 }, leaseMs: 8_000, invocationMs: 15_000, drainMs: 30_000, portals: 4, sourcesPerPortal: 9, lateSourcesPerPortal: 1, shards: 3, sourcesPerInvocation: 25, trafficMs: 20_000, eventsPerSecond: 10, kill: { shard: 1, atMs: 7_000 } };
 
 export interface FleetBenchResult {
   readonly run: FleetRunResult;

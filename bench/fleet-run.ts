@@ -49,6 +49,13 @@ export interface FleetRunOptions {
   readonly idleInterval?: { readonly minSeconds: number; readonly maxSeconds: number };
   /** Lease duration, ms (a killed shard's sources are adopted after it plus adoptAfterMs). @default 8000 */
   readonly leaseMs?: number;
+  /**
+   * Each shard is invoked again and again with this deadline, as its schedule does, until the traffic is over and
+   * every event is handled (or drainMs passed). @default one invocation spanning the whole run
+   */
+  readonly invocationMs?: number;
+  /** With invocationMs: how long after the traffic the shards keep being invoked to catch up, ms. @default 90000 */
+  readonly drainMs?: number;
 }
 
 export interface FleetRunResult {
@@ -179,7 +186,8 @@ export async function runFleet(endpoints: LocalAwsEndpoints, options: FleetRunOp
     const dead = new Set<number>();
     const cpuBefore = process.cpuUsage();
     const heapBefore = process.memoryUsage().heapUsed;
-    const shardRuns: Array<Promise<ShardReport>> = [];
+    const shardRuns: Array<Promise<ShardReport[]>> = [];
+    let invoking = true;
     for (let shard = 0; shard < options.shards; shard += 1) {
       const isDead = () => dead.has(shard);
       const dynamoDb = killable(createLocalDynamoDbClient(endpoints), isDead, `dynamodb-${shard}`);
@@ -198,7 +206,21 @@ export async function runFleet(endpoints: LocalAwsEndpoints, options: FleetRunOp
         shard: { refreshIntervalMs: 1000, adoptAfterMs: 2000, stopClaimingBeforeMs: 5000, failureCooldownMs: 2000 },
       });
       const event: ShardEvent = { shard, shardCount: options.shards };
-      shardRuns.push(handler(event, { awsRequestId: `shard${shard}`, getRemainingTimeInMillis: () => deadline - Date.now() }));
+      const invocationMs = options.invocationMs;
+      if (invocationMs === undefined) {
+        shardRuns.push(handler(event, { awsRequestId: `shard${shard}`, getRemainingTimeInMillis: () => deadline - Date.now() }).then((r) => [r]));
+        continue;
+      }
+      shardRuns.push(
+        (async () => {
+          const out: ShardReport[] = [];
+          for (let n = 0; invoking; n += 1) {
+            const ends = Date.now() + invocationMs;
+            out.push(await handler(event, { awsRequestId: `shard${shard}-${n}`, getRemainingTimeInMillis: () => ends - Date.now() }));
+          }
+          return out;
+        })(),
+      );
     }
 
     // Traffic: round-robin over the sources registered so far, at the total rate.
@@ -243,18 +265,24 @@ export async function runFleet(endpoints: LocalAwsEndpoints, options: FleetRunOp
       }
       await sleep(tickMs);
     }
-    const reports = await Promise.all(shardRuns);
+    const handled = new Map<string, number>();
+    const countHandled = (): boolean => {
+      handled.clear();
+      for (const call of consumers.calls) handled.set(`${call.sourceId}:${call.eventId}`, (handled.get(`${call.sourceId}:${call.eventId}`) ?? 0) + 1);
+      return [...created.keys()].every((k) => handled.has(k));
+    };
+    if (options.invocationMs !== undefined) {
+      // Scheduled invocations go on after the traffic until everything is handled.
+      const drainUntil = Date.now() + (options.drainMs ?? 90_000);
+      while (!countHandled() && Date.now() < drainUntil) await sleep(500);
+      invoking = false;
+    }
+    const reports = (await Promise.all(shardRuns)).map((perShard) => ({ runs: perShard.flatMap((r) => r.runs) }));
     const cpu = process.cpuUsage(cpuBefore);
     const wallMs = Date.now() - startedAt;
     // Let the consumers catch up with what the shards published.
-    const handled = new Map<string, number>();
     const settleUntil = Date.now() + 20_000;
-    for (;;) {
-      handled.clear();
-      for (const call of consumers.calls) handled.set(`${call.sourceId}:${call.eventId}`, (handled.get(`${call.sourceId}:${call.eventId}`) ?? 0) + 1);
-      if ([...created.keys()].every((k) => handled.has(k)) || Date.now() > settleUntil) break;
-      await sleep(250);
-    }
+    while (!countHandled() && Date.now() <= settleUntil) await sleep(250);
     await consumers.stop();
 
     const firstCall = new Map<string, number>();
