@@ -20,6 +20,7 @@ export const silentConsumerLogger: ConsumerLogger = {
 };
 
 export interface HandlerCall {
+  readonly sourceId: string;
   readonly eventId: number;
   readonly type: string;
   readonly chat: string;
@@ -73,6 +74,7 @@ export async function startRecordingConsumers(options: ConsumerStartOptions): Pr
           '*': async (event, ctx) => {
             const sent = sentTimestamps.get(ctx.delivery.messageId);
             calls.push({
+              sourceId: ctx.sourceId,
               eventId: event.eventId,
               type: event.type,
               chat: chatKeyOf(event) ?? '_',

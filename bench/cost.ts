@@ -126,3 +126,69 @@ export function fixedCostPerSourceMonth(input: FixedCostInput): { perSchedule: F
   };
   return { perSchedule, continuous };
 }
+
+export interface FleetCostInput {
+  readonly sources: number;
+  /** Sources one shard invocation holds (fleet.sourcesPerInvocation). */
+  readonly sourcesPerInvocation: number;
+  /** Shards beyond ceil(sources / K), so one dead shard's sources still fit. */
+  readonly spareShards: number;
+  /** Measured: whole-process CPU per Bitrix24 request of the fleet run, ms (an upper bound: simulators and consumers share the process). */
+  readonly cpuMsPerRequest: number;
+  /** Measured: heap per held source, bytes. */
+  readonly heapBytesPerSource: number;
+  /** Seconds between polls of an idle source (idleInterval.maxSeconds). */
+  readonly idlePollSeconds: number;
+  /** Seconds between registry refreshes of a shard. */
+  readonly refreshSeconds: number;
+  /** Fraction of each minute a shard invocation is alive. */
+  readonly dutyCycle: number;
+  /** Lambda memory floor, MB. */
+  readonly minMemoryMb: number;
+  /** Highest CPU use planned for a shard (of the vCPU share its memory buys). */
+  readonly cpuHeadroom: number;
+  /** Registry item size, bytes (Scan read units). */
+  readonly registryItemBytes: number;
+}
+
+export interface FleetCost {
+  readonly sources: number;
+  readonly shards: number;
+  readonly memoryMb: number;
+  readonly lambdaUsd: number;
+  readonly schedulerUsd: number;
+  /** Idle polls: budget reservation + commit (each 1 WRU). */
+  readonly pollWritesUsd: number;
+  /** Lease views and registry scans of every shard's refreshes. */
+  readonly refreshReadsUsd: number;
+  /** Per source-month, without a per-source secret. */
+  readonly perSourceUsd: number;
+  /** Per source-month, with a Secrets Manager secret per source ($0.40). */
+  readonly perSourceWithSecretUsd: number;
+}
+
+/** Lambda gives one vCPU at 1769 MB, proportionally below. */
+const MB_PER_VCPU = 1769;
+
+/** Monthly cost of a continuous fleet of idle sources, per source (the traffic's own cost is costPerMillionEvents). */
+export function fleetCostPerSourceMonth(input: FleetCostInput): FleetCost {
+  const shards = Math.ceil(input.sources / input.sourcesPerInvocation) + input.spareShards;
+  const heldPerShard = Math.min(input.sources, input.sourcesPerInvocation);
+  const vcpu = (heldPerShard * input.cpuMsPerRequest) / input.idlePollSeconds / 1000;
+  const memoryByCpu = (vcpu / input.cpuHeadroom) * MB_PER_VCPU;
+  const memoryByHeap = 128 + (heldPerShard * input.heapBytesPerSource) / 2 ** 20;
+  const memoryMb = Math.ceil(Math.max(input.minMemoryMb, memoryByCpu, memoryByHeap) / 64) * 64;
+  const alive = SECONDS_PER_MONTH * input.dutyCycle;
+  const invocations = (SECONDS_PER_MONTH / 60) * shards;
+  const lambdaUsd = shards * alive * (memoryMb / 1024) * PRICES.lambdaArmPerGbSecond + invocations * PRICES.lambdaPerRequest;
+  const schedulerUsd = invocations * PRICES.schedulerPerInvocation;
+  const polls = (alive / input.idlePollSeconds) * input.sources;
+  const pollWritesUsd = polls * 2 * PRICES.dynamoDbPerWriteUnit;
+  const refreshes = (alive / input.refreshSeconds) * shards;
+  // BatchGetItem, eventually consistent: 0.5 RRU per item; Scan: 0.5 RRU per 4 KB.
+  const readUnitsPerRefresh = input.sources * 0.5 + Math.max(0.5, (input.sources * input.registryItemBytes) / 4096 / 2);
+  const refreshReadsUsd = refreshes * readUnitsPerRefresh * PRICES.dynamoDbPerReadUnit;
+  const total = lambdaUsd + schedulerUsd + pollWritesUsd + refreshReadsUsd;
+  const perSourceUsd = total / input.sources;
+  return { sources: input.sources, shards, memoryMb, lambdaUsd, schedulerUsd, pollWritesUsd, refreshReadsUsd, perSourceUsd, perSourceWithSecretUsd: perSourceUsd + PRICES.secretPerMonth };
+}

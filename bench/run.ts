@@ -5,6 +5,7 @@
 //   npm run bench                  full run (~5 min): 100k-event backlogs
 //   npm run bench -- --quick       small sizes (smoke test, < 1 min)
 //   npm run bench -- --out <dir>   results directory (default bench/results)
+//   npm run bench -- --fleet-only  only the fleet run (200 sources, ~2 min; with --quick 40 sources)
 import { cpus, loadavg, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -14,6 +15,7 @@ import { probeConsumers, probeIdleSource } from './cost-probes.js';
 import { costPerMillionEvents, fixedCostPerSourceMonth, perThousand } from './cost.js';
 import { probePublishLatency, PUBLISH_LATENCY_CONCURRENCIES } from './publish-latency.js';
 import { drainWithNaivePoller, drainWithRealPoller, ENTERPRISE_PLAN, probeSqsCeiling, STANDARD_PLAN, type DrainResult } from './drain.js';
+import { fleetBench, writeFleetResults } from './fleet-bench.js';
 import { measureLatency } from './latency.js';
 import { PRICE_REGION, PRICES, PRICES_AS_OF } from './pricing.js';
 import { renderBarChartSvg, renderMarkdownTable, renderTextTable, writeResults, type Cell } from './report.js';
@@ -24,6 +26,7 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     out: { type: 'string' },
     backlog: { type: 'string' },
+    'fleet-only': { type: 'boolean', default: false },
   },
 });
 
@@ -63,6 +66,27 @@ async function main(): Promise<number> {
   log(`starting emulators (quick=${String(quick)})`);
   // fauxqs in its own process: as SQS is remote to a Lambda, its work must not queue behind the poller's on one event loop.
   const aws = await startLocalAws({ sqs: { placement: 'child-process' } });
+  // The shards' EMF metrics would flood stdout; the bench reads its figures from the run itself.
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  const runFleetStep = async (): Promise<string> => {
+    const date = startedAt.toISOString().slice(0, 10);
+    const baseName = `${quick ? `${date}-quick` : date}-fleet`;
+    const command = `npm run bench --${quick ? ' --quick' : ''}${args['fleet-only'] === true ? ' --fleet-only' : ''}`;
+    log(`fleet run (${quick ? 'quick' : '200 sources'}) …`);
+    const t = Date.now();
+    const fleet = await fleetBench(aws, quick);
+    log(`fleet run done in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    const written = await writeFleetResults(outDir, baseName, date, command, fleet);
+    return `${written.text}\n\nwrote ${written.json}\n      ${written.markdown}\n      ${written.svg}\n`;
+  };
+  if (args['fleet-only'] === true) {
+    try {
+      process.stdout.write(await runFleetStep());
+      return 0;
+    } finally {
+      await aws.stop();
+    }
+  }
   try {
     const drains: DrainResult[] = [];
     const step = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
@@ -321,6 +345,8 @@ async function main(): Promise<number> {
     };
     const paths = await writeResults(outDir, baseName, { json, markdown, svg });
     process.stdout.write(`${text}\n\nwrote ${paths.json}\n      ${paths.markdown}\n      ${paths.svg}\n`);
+    // 6. The fleet (issue 13): its own files, <date>-fleet.*.
+    process.stdout.write(`\n${await runFleetStep()}`);
     return 0;
   } finally {
     await aws.stop();

@@ -47,8 +47,35 @@ export type Bitrix24Credentials =
       readonly tokenStore: TokenStore;
     };
 
+/** One REST request about to be sent (each attempt of a call is one). */
+export interface RequestGateRequest {
+  /** Portal host, as `Bitrix24Client.portal`. */
+  readonly portal: string;
+  readonly method: string;
+  /** The call's deadline, ms epoch: the gate must not hold the request past it. */
+  readonly deadline?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface RequestGateAdmission {
+  /** Set when another caller of this portal was told OPERATION_TIME_LIMIT for the method: hold it until then (ms epoch). */
+  readonly pausedUntil?: number;
+}
+
+/**
+ * A rate gate shared by every client of a portal (functions/budget: the portal budget). `admit` resolves when the
+ * request may go (or says the method is paused portal-wide); it throws a Bitrix24Error when it cannot admit in time.
+ */
+export interface RequestGate {
+  admit(request: RequestGateRequest): Promise<RequestGateAdmission>;
+  /** Called after an OPERATION_TIME_LIMIT answer: every caller of `method` on `portal` holds until `until`. */
+  pause(input: { readonly portal: string; readonly method: string; readonly until: number }): Promise<void>;
+}
+
 export interface Bitrix24ClientOptions {
   readonly credentials: Bitrix24Credentials;
+  /** Shared per-portal rate gate asked before every REST request. @default none (the client only reacts to the portal's own limits) */
+  readonly requestGate?: RequestGate;
   /** Clock, ms since epoch. @default Date.now */
   readonly now?: () => number;
   /** Waits between retries. @default node:timers/promises setTimeout (abortable) */
@@ -142,6 +169,7 @@ class Client implements Bitrix24Client {
   readonly #random: () => number;
   readonly #retry: ResolvedRetryOptions;
   readonly #authKind: 'webhook' | 'oauth';
+  readonly #gate: RequestGate | undefined;
   /** Per method: when OPERATION_TIME_LIMIT lifts (from the last good answer's `operating_reset_at`). */
   readonly #operatingResetAt = new Map<string, number>();
   /** Per method: paused until (ms epoch) after an OPERATION_TIME_LIMIT answer. */
@@ -152,6 +180,7 @@ class Client implements Bitrix24Client {
     this.#sleep = options.sleep ?? abortableSleep;
     this.#random = options.random ?? Math.random;
     this.#retry = resolveRetryOptions(options.retry);
+    this.#gate = options.requestGate;
     this.#logger = redactingLogger(options.logger ?? silentLogger, this.#redactor);
     const redact = (text: string): string => this.#redactor.redact(text);
     const credentials = options.credentials;
@@ -244,6 +273,15 @@ class Client implements Bitrix24Client {
     let lastError: Bitrix24Error | undefined;
     for (let attempt = 1; ; attempt += 1) {
       await this.#waitOutOperationLimit(method, options, lastError);
+      if (this.#gate !== undefined) {
+        const held = await this.#admit(method, options);
+        if (held !== undefined) {
+          // Paused portal-wide by another caller's OPERATION_TIME_LIMIT: wait it out like our own (not an attempt: nothing was sent).
+          lastError = held;
+          attempt -= 1;
+          continue;
+        }
+      }
       let usedTokens: StoredTokens | undefined;
       try {
         usedTokens = await this.#oauth?.current();
@@ -272,6 +310,7 @@ class Client implements Bitrix24Client {
         if (error instanceof OperationTimeLimitError) {
           const until = this.#operationLimitEnd(method, error);
           this.#pausedUntil.set(method, { until, error });
+          await this.#sharePause(method, until);
           if (attempt >= maxAttempts) throw error;
           this.#logger.warn('bitrix24: method paused by OPERATION_TIME_LIMIT', { method, portal: this.portal, pausedForMs: until - this.#now() });
           continue;
@@ -282,6 +321,33 @@ class Client implements Bitrix24Client {
         this.#logger.warn('bitrix24: call failed, retrying', { method, portal: this.portal, code: error.code, attempt, waitMs });
         await this.#sleepFor(waitMs, method, options);
       }
+    }
+  }
+
+  /** Asks the shared gate; returns the error to wait out when the method is paused portal-wide. */
+  async #admit(method: string, options: CallOptions): Promise<OperationTimeLimitError | undefined> {
+    const gate = this.#gate;
+    if (gate === undefined) return undefined;
+    const admission = await gate.admit({
+      portal: this.portal,
+      method,
+      ...(options.deadline === undefined ? {} : { deadline: options.deadline }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+    const until = admission.pausedUntil;
+    if (until === undefined || until <= this.#now()) return undefined;
+    const error = new OperationTimeLimitError({ code: 'OPERATION_TIME_LIMIT', method, resetAt: until, description: 'paused for every caller of this portal (shared budget)' });
+    this.#pausedUntil.set(method, { until, error });
+    return error;
+  }
+
+  /** Tells the shared gate about a pause; a failure to record it only costs the other callers one refused request each. */
+  async #sharePause(method: string, until: number): Promise<void> {
+    if (this.#gate === undefined) return;
+    try {
+      await this.#gate.pause({ portal: this.portal, method, until });
+    } catch (error) {
+      this.#logger.warn('bitrix24: recording the pause in the shared budget failed', { method, portal: this.portal, code: error instanceof Bitrix24Error ? error.code : 'UNKNOWN' });
     }
   }
 

@@ -8,6 +8,9 @@ export {
   type BotEventQuery,
   type CallOptions,
   type EventQuery,
+  type RequestGate,
+  type RequestGateAdmission,
+  type RequestGateRequest,
 } from './client.js';
 export * from './errors.js';
 export { type Bitrix24Logger, silentLogger } from './logger.js';

@@ -13,6 +13,12 @@ export interface PollerEnvironment {
   readonly routes: Readonly<Record<string, string>>;
   readonly payloadBucketName: string;
   readonly prefix: string;
+  /** Fleet mode: the source registry table (REGISTRY_TABLE_NAME). */
+  readonly registryTableName?: string;
+  /** Fleet mode: sources one shard invocation holds at once (SOURCES_PER_INVOCATION). @default 50 */
+  readonly sourcesPerInvocation: number;
+  /** Fleet mode: per-portal request rates (PORTAL_BUDGETS, JSON; functions/budget/rates.ts). @default 2/s, burst 10 for every portal */
+  readonly portalBudgets?: string;
 }
 
 const jsonRecord = (name: string) =>
@@ -36,6 +42,9 @@ const schema = z.object({
   [ENV.routes]: jsonRecord(ENV.routes),
   [ENV.payloadBucketName]: z.string().min(1),
   [ENV.prefix]: z.string().min(1),
+  [ENV.registryTableName]: z.string().min(1).optional(),
+  [ENV.sourcesPerInvocation]: z.coerce.number().int().min(1).max(500).default(50),
+  PORTAL_BUDGETS: z.string().optional(),
 });
 
 export function readPollerEnvironment(env: Readonly<Record<string, string | undefined>>): PollerEnvironment {
@@ -51,5 +60,8 @@ export function readPollerEnvironment(env: Readonly<Record<string, string | unde
     routes: data[ENV.routes],
     payloadBucketName: data[ENV.payloadBucketName],
     prefix: data[ENV.prefix],
+    sourcesPerInvocation: data[ENV.sourcesPerInvocation],
+    ...(data[ENV.registryTableName] === undefined ? {} : { registryTableName: data[ENV.registryTableName] }),
+    ...(data.PORTAL_BUDGETS === undefined ? {} : { portalBudgets: data.PORTAL_BUDGETS }),
   };
 }

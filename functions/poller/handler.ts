@@ -1,7 +1,9 @@
-// The poller Lambda: one scheduled invocation polls the source named in its
-// input. Thin: parse the input, build the dependencies once per container (per
-// source and secret version), run pollSource until shortly before the
-// Lambda's own deadline, return the report.
+// The poller Lambda. Two inputs: `{ "source": {…} }` polls that one source
+// (pollSource); `{ "shard": i, "shardCount": N }` is a fleet shard: it polls up
+// to SOURCES_PER_INVOCATION registry sources at once (shard-loop.ts), every
+// Bitrix24 client sharing each portal's budget (functions/budget). Thin: parse
+// the input, build the dependencies once per container (per source and secret
+// version), run until shortly before the Lambda's own deadline, return the report.
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -15,19 +17,46 @@ import {
   createSecretReader,
   loadSourceCredentials,
   type Bitrix24Client,
+  type RequestGate,
   type SecretReader,
 } from '../bitrix24/index.js';
+import { DynamoDbPortalBudgetStore, PortalBudget, portalRatesFromJson } from '../budget/index.js';
+import { DynamoDbSourceRegistry, type RegisteredSource, type SourceRegistry } from '../registry/index.js';
 import { parseSourceConfig, secretNameOf, type SourceConfig, type SourceConfigInput } from '../shared/config.js';
 import { METRICS_NAMESPACE } from '../shared/observability.js';
 import { createPollerDependencies } from './dependencies.js';
 import { readPollerEnvironment, type PollerEnvironment } from './environment.js';
 import type { PayloadWriter } from './payload-writer.js';
 import { signedPutPayloadWriter } from './signed-put-payload-writer.js';
+import { PollerConfigError } from './errors.js';
+import { DynamoDbLeaseViewReader } from './fleet-lease-view.js';
+import { powertoolsFleetMetrics } from './fleet-metrics.js';
+import { runShard, type ShardOptions, type ShardReport } from './shard-loop.js';
 import { POLLER_SERVICE_NAME, powertoolsLogger, powertoolsMetrics } from './observability.js';
 import { pollSource, type PollerDependencies, type PollerTuning, type PollReport } from './poll-loop.js';
 
 export interface PollerEvent {
   readonly source: SourceConfigInput;
+}
+
+/** A fleet shard's scheduled input (lib/parts/poller-fleet.ts ShardInput). */
+export interface ShardEvent {
+  readonly shard: number;
+  readonly shardCount: number;
+}
+
+export type PollerInvocation = PollerEvent | ShardEvent;
+
+function isShardEvent(event: PollerInvocation): event is ShardEvent {
+  return 'shard' in event;
+}
+
+function checkShardEvent(event: ShardEvent): ShardEvent {
+  const { shard, shardCount } = event;
+  if (!Number.isInteger(shardCount) || shardCount < 1 || !Number.isInteger(shard) || shard < 0 || shard >= shardCount) {
+    throw new PollerConfigError(`Poller input {"shard": ${String(shard)}, "shardCount": ${String(shardCount)}} is invalid: shardCount must be an integer ≥ 1 and 0 ≤ shard < shardCount.`);
+  }
+  return { shard, shardCount };
 }
 
 export interface PollerHandlerOptions {
@@ -44,6 +73,12 @@ export interface PollerHandlerOptions {
   readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly tuning?: Partial<PollerTuning>;
+  /** Fleet mode: the source registry. @default DynamoDbSourceRegistry on REGISTRY_TABLE_NAME */
+  readonly registry?: Pick<SourceRegistry, 'list'>;
+  /** Fleet mode: the gate every client asks before a request. @default PortalBudget in the state table, rates from PORTAL_BUDGETS */
+  readonly requestGate?: RequestGate;
+  /** Fleet mode: shard loop timings (refresh, adoption, cooldown). */
+  readonly shard?: Pick<ShardOptions, 'refreshIntervalMs' | 'adoptAfterMs' | 'stopClaimingBeforeMs' | 'failureCooldownMs'>;
 }
 
 interface Container {
@@ -56,10 +91,14 @@ interface Container {
   readonly metrics: Metrics;
   /** Per source: the deps built for one secret value (rebuilt when the secret changes). */
   readonly sources: Map<string, { secret: string; configKey: string; client: Bitrix24Client; deps: PollerDependencies }>;
+  /** Fleet mode: built on the first shard invocation. */
+  fleet?: { readonly registry: Pick<SourceRegistry, 'list'>; readonly gate: RequestGate; readonly leases: DynamoDbLeaseViewReader };
 }
 
 /** Builds a handler; the default export below uses real AWS clients. Tests pass emulator clients and a fake secret reader. */
-export function createPollerHandler(options: PollerHandlerOptions = {}): (event: PollerEvent, context: Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>) => Promise<PollReport> {
+export function createPollerHandler(
+  options: PollerHandlerOptions = {},
+): <E extends PollerInvocation>(event: E, context: Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>) => Promise<E extends ShardEvent ? ShardReport : PollReport> {
   let container: Container | undefined;
   const containerOf = (): Container => {
     const dynamoDb = options.dynamoDb ?? new DynamoDBClient({});
@@ -76,10 +115,9 @@ export function createPollerHandler(options: PollerHandlerOptions = {}): (event:
     return container;
   };
 
-  const depsFor = async (c: Container, source: SourceConfig): Promise<PollerDependencies> => {
-    const secretName = secretNameOf(c.env.prefix, source);
+  const depsFor = async (c: Container, source: SourceConfig, secretName: string, gate?: RequestGate): Promise<PollerDependencies> => {
     const secret = await c.secrets.read(secretName);
-    const configKey = JSON.stringify(source);
+    const configKey = JSON.stringify([source, secretName, gate !== undefined]);
     const cached = c.sources.get(source.id);
     if (cached !== undefined && cached.secret === secret && cached.configKey === configKey) return cached.deps;
     if (cached !== undefined) await cached.client.close();
@@ -92,6 +130,7 @@ export function createPollerHandler(options: PollerHandlerOptions = {}): (event:
     const logger = c.logger.createChild({ persistentKeys: { sourceId: source.id } });
     const client = createBitrix24Client({
       credentials,
+      ...(gate === undefined ? {} : { requestGate: gate }),
       logger: powertoolsLogger(logger),
       ...(options.now === undefined ? {} : { now: options.now }),
       ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
@@ -117,10 +156,65 @@ export function createPollerHandler(options: PollerHandlerOptions = {}): (event:
     return deps;
   };
 
-  return async (event, context) => {
+  const fleetOf = (c: Container): NonNullable<Container['fleet']> => {
+    if (c.fleet !== undefined) return c.fleet;
+    const registryTableName = c.env.registryTableName;
+    if (options.registry === undefined && registryTableName === undefined) {
+      throw new PollerConfigError('A shard invocation needs the source registry: REGISTRY_TABLE_NAME is not set (the CDK construct sets it for the fleet).');
+    }
+    c.fleet = {
+      registry: options.registry ?? new DynamoDbSourceRegistry({ client: c.dynamoDb, tableName: registryTableName ?? '' }),
+      gate:
+        options.requestGate ??
+        new PortalBudget({
+          store: new DynamoDbPortalBudgetStore({ client: c.dynamoDb, tableName: c.env.stateTableName }),
+          rateOf: portalRatesFromJson(c.env.portalBudgets),
+          ...(options.now === undefined ? {} : { now: options.now }),
+          ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
+        }),
+      leases: new DynamoDbLeaseViewReader({ client: c.dynamoDb, tableName: c.env.stateTableName }),
+    };
+    return c.fleet;
+  };
+
+  const secretNameOfRegistered = (registered: RegisteredSource): string => {
+    if (registered.credentials.kind === 'secret') return registered.credentials.secretName;
+    throw new PollerConfigError(
+      `Source "${registered.config.id}" holds Marketplace-install credentials (member_id ${registered.credentials.memberId}); this poller reads secret-backed sources only. Re-add it with a secret (\`sources add\`) or deploy the install endpoint's token support.`,
+    );
+  };
+
+  const runShardInvocation = async (event: ShardEvent, context: Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>): Promise<ShardReport> => {
+    const { shard, shardCount } = checkShardEvent(event);
+    const c = containerOf();
+    const fleet = fleetOf(c);
+    const now = options.now ?? Date.now;
+    const logger = c.logger.createChild({ persistentKeys: { shard, shardCount } });
+    return await runShard(
+      {
+        registry: fleet.registry,
+        leases: fleet.leases,
+        pollerFor: async (registered) => await depsFor(c, registered.config, secretNameOfRegistered(registered), fleet.gate),
+        logger: powertoolsLogger(logger),
+        metrics: powertoolsFleetMetrics(c.metrics),
+        now,
+        sleep: options.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms))),
+      },
+      {
+        shard,
+        shardCount,
+        sourcesPerInvocation: c.env.sourcesPerInvocation,
+        deadline: now() + context.getRemainingTimeInMillis(),
+        ownerId: context.awsRequestId,
+        ...options.shard,
+      },
+    );
+  };
+
+  const runSourceInvocation = async (event: PollerEvent, context: Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>): Promise<PollReport> => {
     const source = parseSourceConfig(event.source, 'poller input "source"');
     const c = containerOf();
-    const deps = await depsFor(c, source);
+    const deps = await depsFor(c, source, secretNameOf(c.env.prefix, source));
     const now = (options.now ?? Date.now)();
     const report = await pollSource(deps, source, {
       deadline: now + context.getRemainingTimeInMillis(),
@@ -129,12 +223,17 @@ export function createPollerHandler(options: PollerHandlerOptions = {}): (event:
     });
     return report;
   };
+
+  return async <E extends PollerInvocation>(event: E, context: Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>) => {
+    const report = isShardEvent(event) ? await runShardInvocation(event, context) : await runSourceInvocation(event, context);
+    return report as E extends ShardEvent ? ShardReport : PollReport;
+  };
 }
 
 let defaultHandler: ReturnType<typeof createPollerHandler> | undefined;
 
-/** Lambda entry point (EventBridge schedule input: `{ "source": { …SourceConfig } }`). */
-export async function handler(event: PollerEvent, context: Context): Promise<PollReport> {
+/** Lambda entry point (EventBridge schedule input: `{ "source": { …SourceConfig } }` or `{ "shard": i, "shardCount": N }`). */
+export async function handler(event: PollerInvocation, context: Context): Promise<PollReport | ShardReport> {
   defaultHandler ??= createPollerHandler();
   return await defaultHandler(event, context);
 }

@@ -11,3 +11,7 @@ export { classifyFailure, type FailureVerdict } from './error-policy.js';
 export { powertoolsLogger, powertoolsMetrics, silentLogger, silentMetrics, POLLER_SERVICE_NAME } from './observability.js';
 export * from './errors.js';
 export type * from './ports.js';
+export { runShard, type FleetMetrics, type ShardDependencies, type ShardOptions, type ShardReport } from './shard-loop.js';
+export { homeShardOf, planClaims, worstStaleness, stalenessSeconds, type LeaseView, type PlannedSource } from './fleet-plan.js';
+export { DynamoDbLeaseViewReader, type LeaseViewReader } from './fleet-lease-view.js';
+export { powertoolsFleetMetrics, silentFleetMetrics } from './fleet-metrics.js';

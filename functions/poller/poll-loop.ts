@@ -81,7 +81,7 @@ export interface PollerDependencies {
   readonly tuning: PollerTuning;
 }
 
-export type StopReason = 'deadline' | 'drained' | 'lease-lost' | 'lease-busy' | 'fatal-error' | 'bot-removed';
+export type StopReason = 'deadline' | 'drained' | 'lease-lost' | 'lease-busy' | 'fatal-error' | 'bot-removed' | 'stopped';
 
 export interface PollReport {
   readonly sourceId: string;
@@ -108,6 +108,12 @@ export interface PollOptions {
   readonly ownerId?: string;
   /** @default source.mode */
   readonly mode?: 'continuous' | 'per-schedule';
+  /**
+   * Asked before and after every wait between polls: true ends the run there ('stopped'), with everything
+   * fetched published and committed and the lease released (a poller shard dropping a disabled source).
+   * @default never
+   */
+  readonly shouldStop?: () => boolean;
 }
 
 function needsSubscription(source: SourceConfig): boolean {
@@ -273,11 +279,16 @@ class PollRun {
   /** Sleeps `ms` unless that would run past the last fetch start; returns false when the run should end. */
   private async waitFor(ms: number): Promise<boolean> {
     const { deps } = this;
+    if (this.stopRequested()) return false;
     if (ms > 0) {
       if (deps.now() + ms > this.lastFetchStart) return false;
       await deps.sleep(ms);
     }
-    return deps.now() <= this.lastFetchStart;
+    return !this.stopRequested() && deps.now() <= this.lastFetchStart;
+  }
+
+  private stopRequested(): boolean {
+    return this.options.shouldStop?.() === true;
   }
 
   private fetchDeadline(): number {
@@ -317,7 +328,7 @@ class PollRun {
       });
     }
     for (;;) {
-      if (!(await this.waitFor(delayMs))) return 'deadline';
+      if (!(await this.waitFor(delayMs))) return this.stopRequested() ? 'stopped' : 'deadline';
       const fetchStartedAt = deps.now();
       await this.renewIfNeeded();
 

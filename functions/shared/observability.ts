@@ -31,8 +31,6 @@ export const POLLER_METRICS = {
   oversizeEvents: 'OversizeEvents',
   /** Invalid events stored in quarantine (the source commits past them); per SourceId. Alarmed on. */
   eventsQuarantined: 'EventsQuarantined',
-  /** The source's bot was removed (ONIMBOTV2DELETE): 1 on that run and on every later run that skips the source. Alarmed on. */
-  botDeleted: 'BotDeleted',
   /**
    * Fleet (issue 13): seconds since the last successful poll (committed page or empty fetch) of one enabled
    * source, dimensions { service, SourceId }, published by the poller shards for every enabled registered
@@ -45,6 +43,8 @@ export const POLLER_METRICS = {
    * no shard running at all is staleness too.
    */
   fleetMaxStalenessSeconds: 'FleetMaxStalenessSeconds',
+  /** The source's bot was removed (ONIMBOTV2DELETE): 1 on that run and on every later run that skips the source. Alarmed on. */
+  botDeleted: 'BotDeleted',
 } as const;
 
 export const CONSUMER_METRICS = {
