@@ -24,6 +24,7 @@ import {
   routesFor,
   stateTableName,
 } from '../shared/topology.js';
+import { REGISTRY_TABLE, registryTableName } from '../registry/registry-table.js';
 
 export interface ProvisionInput {
   readonly prefix: string;
@@ -43,6 +44,8 @@ export interface ProvisionedPipeline {
   readonly prefix: string;
   readonly stateTableName: string;
   readonly idempotencyTableName: string;
+  /** The source registry (functions/registry/registry-table.ts). */
+  readonly registryTableName: string;
   readonly routes: Readonly<Record<string, string>>;
   /** Route key → queue URL (includes the catch-all). */
   readonly queueUrls: Readonly<Record<string, string>>;
@@ -56,7 +59,7 @@ export function payloadBucketName(prefix: string): string {
   return `${prefix}-payloads`;
 }
 
-async function createTable(dynamoDb: DynamoDBClient, name: string, partitionKey: string, ttlAttribute: string): Promise<void> {
+async function createTable(dynamoDb: DynamoDBClient, name: string, partitionKey: string, ttlAttribute?: string): Promise<void> {
   try {
     await dynamoDb.send(
       new CreateTableCommand({
@@ -66,6 +69,7 @@ async function createTable(dynamoDb: DynamoDBClient, name: string, partitionKey:
         KeySchema: [{ AttributeName: partitionKey, KeyType: 'HASH' }],
       }),
     );
+    if (ttlAttribute === undefined) return;
     await dynamoDb.send(
       new UpdateTimeToLiveCommand({
         TableName: name,
@@ -99,7 +103,9 @@ export async function provisionLocalPipeline(input: ProvisionInput): Promise<Pro
   const maxReceiveCount = maxReceiveCountFor(input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
   const stateTable = stateTableName(input.prefix);
   const idempotencyTable = idempotencyTableName(input.prefix);
+  const registryTable = registryTableName(input.prefix);
   await Promise.all([
+    createTable(input.dynamoDb, registryTable, REGISTRY_TABLE.partitionKey),
     createTable(input.dynamoDb, stateTable, STATE_TABLE.partitionKey, STATE_TABLE.timeToLiveAttribute),
     createTable(input.dynamoDb, idempotencyTable, IDEMPOTENCY_TABLE.partitionKey, IDEMPOTENCY_TABLE.timeToLiveAttribute),
   ]);
@@ -132,6 +138,7 @@ export async function provisionLocalPipeline(input: ProvisionInput): Promise<Pro
     prefix: input.prefix,
     stateTableName: stateTable,
     idempotencyTableName: idempotencyTable,
+    registryTableName: registryTable,
     routes: { ...routes },
     queueUrls,
     deadLetterQueueUrls,
