@@ -16,6 +16,7 @@ import {
   dynamoDbTokenStoreFactory,
 } from '../bitrix24/index.js';
 import { secretNameOf } from '../shared/config.js';
+import { paramsAsBot, withoutAsBot } from './bot-token.js';
 import type { ConsumerSource } from './consumer-env.js';
 import { SourceClientError } from './errors.js';
 import type { Bitrix24Caller, ClientFactory } from './source-clients.js';
@@ -58,6 +59,13 @@ export function bitrix24ClientFactory(input: Bitrix24FactoryInput): ClientFactor
       createClient,
       ...(input.logger === undefined ? {} : { logger: input.logger }),
     });
-    return { portal: source.portal, call: (method, params, options) => client.call(method, params, options) };
+    return {
+      portal: source.portal,
+      call: (method, params, options) =>
+        options?.asBot === true
+          ? // The token is read from the build the call uses, so a repeat after a rotated token carries the new one.
+            client.call(method, (built) => paramsAsBot(source.id, source.auth, built.botToken, params), withoutAsBot(options))
+          : client.call(method, params, withoutAsBot(options)),
+    };
   };
 }

@@ -30,6 +30,8 @@ import { type LocalAwsEndpoints, startLocalAws } from './aws-emulators.js';
 import { acquireDevLock } from './dev-lock.js';
 import { HandlersModuleError, LocalUsageError, PortalFatalError } from './errors.js';
 import { LiveLog } from './live-log.js';
+import { botTokenCaller } from '../consumers/bot-token.js';
+import { voiceSourcesFromConfig } from '../consumers/voice-sources.js';
 import { createLocalConsumer } from './local-consumers.js';
 import { type PipelineRuntime, type StopReport, startPipelineRuntime } from './pipeline-runtime.js';
 import { type Env, loadEnvWithDotEnv, portalSettingsFromEnv } from './portal-env.js';
@@ -390,8 +392,9 @@ export async function runDev(options: DevOptions): Promise<number> {
         createLocalConsumer(setup, {
           handlers: withEventLog(userHandlers, outPath, (sourceId, eventId) => setup.stats.recordHandled(sourceId, eventId)),
           logger: liveConsumerLogger(live, (line) => notes.push(line)),
-          // ctx.bitrix24 in the user's handlers calls the same portal.
-          clientFactory: () => handlerClient,
+          // ctx.bitrix24 in the user's handlers calls the same portal; ctx.reply answers as the source's bot (its token added with webhook auth).
+          clientFactory: () => botTokenCaller(handlerClient, { sourceId: source.id, auth: source.auth, ...(settings.botToken === undefined ? {} : { botToken: settings.botToken }) }),
+          voiceSources: voiceSourcesFromConfig([source]),
         }),
       beforePolling: async ({ pipeline, dynamoDb }) => {
         if (options.staleOwnerId === undefined) return;
