@@ -24,8 +24,10 @@ import { ConfigError } from '../functions/shared/errors.js';
 import * as topology from '../functions/shared/topology.js';
 import { deployedRoutes, sourcesOfRoute } from './deployed-routes.js';
 import { InvalidPipelinePropsError, PipelineConfigurationError } from './errors.js';
+import { registryTableName } from '../functions/registry/registry-table.js';
 import { ClaimCheckBucket } from './parts/claim-check-bucket.js';
 import { PipelineEncryptionKey } from './parts/encryption-key.js';
+import { InstallEndpoint } from './parts/install-endpoint.js';
 import { PipelineAlarms } from './parts/pipeline-alarms.js';
 import { PipelineDashboard } from './parts/pipeline-dashboard.js';
 import { MAX_LAMBDA_TIMEOUT_SECONDS } from './parts/pipeline-function.js';
@@ -46,6 +48,8 @@ const SOURCE_EXTENSION = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 export const POLLER_ENTRY = resolve(REPO_ROOT, `functions/poller/handler${SOURCE_EXTENSION}`);
 /** The default consumer Lambda's entry (logs a one-line summary per event). */
 export const DEFAULT_CONSUMER_ENTRY = resolve(REPO_ROOT, `functions/consumers/default-handler${SOURCE_EXTENSION}`);
+/** The Marketplace install endpoint's entry (config `install.enabled`, docs/install.md). */
+export const INSTALL_ENTRY = resolve(REPO_ROOT, `functions/install/handler${SOURCE_EXTENSION}`);
 /** Exported handler name of both entries. */
 export const HANDLER_EXPORT = 'handler';
 
@@ -191,6 +195,8 @@ export class B24EventPipeline extends Construct {
     readonly routeConsumers: RouteConsumers;
     readonly alarms: PipelineAlarms;
     readonly dashboard: PipelineDashboard | undefined;
+    /** Config `install.enabled`: the install endpoint (function URL, app secret). */
+    readonly installEndpoint: InstallEndpoint | undefined;
   };
 
   constructor(scope: Construct, id: string, props: B24EventPipelineProps) {
@@ -283,7 +289,12 @@ export class B24EventPipeline extends Construct {
             consumers: routeConsumers.consumers,
           });
 
-    this.parts = { encryptionKey, stateTables, claimCheckBucket, routeQueues, sourceSecrets, pollerFleet, routeConsumers, alarms, dashboard };
+    const installEndpoint =
+      config.install?.enabled === true
+        ? new InstallEndpoint(this, 'InstallEndpoint', { prefix, entry: INSTALL_ENTRY, handler: HANDLER_EXPORT, install: config.install, stateTable: stateTables.stateTable, registryTableName: registryTableName(prefix), encryptionKey: key, logRetention, removalPolicy })
+        : undefined;
+
+    this.parts = { encryptionKey, stateTables, claimCheckBucket, routeQueues, sourceSecrets, pollerFleet, routeConsumers, alarms, dashboard, installEndpoint };
     this.encryptionKey = key;
     this.stateTable = stateTables.stateTable;
     this.idempotencyTable = stateTables.idempotencyTable;
