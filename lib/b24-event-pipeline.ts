@@ -29,6 +29,7 @@ import { deployedRoutes } from './deployed-routes.js';
 import { InvalidPipelinePropsError, PipelineConfigurationError } from './errors.js';
 import { ClaimCheckBucket } from './parts/claim-check-bucket.js';
 import { PipelineEncryptionKey } from './parts/encryption-key.js';
+import { InstallEndpoint } from './parts/install-endpoint.js';
 import { PipelineAlarms } from './parts/pipeline-alarms.js';
 import { PipelineDashboard } from './parts/pipeline-dashboard.js';
 import { MAX_LAMBDA_TIMEOUT_SECONDS } from './parts/pipeline-function.js';
@@ -52,6 +53,8 @@ export const POLLER_ENTRY = resolve(REPO_ROOT, `functions/poller/handler${SOURCE
 export const DEFAULT_CONSUMER_ENTRY = resolve(REPO_ROOT, `functions/consumers/default-handler${SOURCE_EXTENSION}`);
 /** The registry seed custom resource's entry (functions/registry/seed-handler.ts). */
 export const REGISTRY_SEED_ENTRY = resolve(REPO_ROOT, `functions/registry/seed-handler${SOURCE_EXTENSION}`);
+/** The Marketplace install endpoint's entry (config `install.enabled`, docs/install.md). */
+export const INSTALL_ENTRY = resolve(REPO_ROOT, `functions/install/handler${SOURCE_EXTENSION}`);
 /** Exported handler name of every entry. */
 export const HANDLER_EXPORT = 'handler';
 
@@ -205,6 +208,8 @@ export class B24EventPipeline extends Construct {
     readonly routeConsumers: RouteConsumers;
     readonly alarms: PipelineAlarms;
     readonly dashboard: PipelineDashboard | undefined;
+    /** Config `install.enabled`: the install endpoint (function URL, app secret). */
+    readonly installEndpoint: InstallEndpoint | undefined;
   };
 
   constructor(scope: Construct, id: string, props: B24EventPipelineProps) {
@@ -307,7 +312,12 @@ export class B24EventPipeline extends Construct {
             consumers: routeConsumers.consumers,
           });
 
-    this.parts = { encryptionKey, stateTables, claimCheckBucket, routeQueues, registrySeed, pollerFleet, routeConsumers, alarms, dashboard };
+    const installEndpoint =
+      config.install?.enabled === true
+        ? new InstallEndpoint(this, 'InstallEndpoint', { prefix, entry: INSTALL_ENTRY, handler: HANDLER_EXPORT, install: config.install, stateTable: stateTables.stateTable, registryTable: stateTables.registryTable, encryptionKey: key, logRetention, removalPolicy })
+        : undefined;
+
+    this.parts = { encryptionKey, stateTables, claimCheckBucket, routeQueues, registrySeed, pollerFleet, routeConsumers, alarms, dashboard, installEndpoint };
     this.encryptionKey = key;
     this.stateTable = stateTables.stateTable;
     this.idempotencyTable = stateTables.idempotencyTable;

@@ -36,6 +36,11 @@ export interface DynamoDbTokenStoreOptions {
   /** The pipeline's state table (partition key `pk`). */
   readonly tableName: string;
   readonly sourceId: string;
+  /**
+   * The item's partition key. A Marketplace install keeps one token chain per portal in its install
+   * item (`app-install#<memberId>`, functions/install), shared by every source of that portal. @default `oauth#<sourceId>`
+   */
+  readonly itemKey?: string;
   /** The seed tokens (from the source secret), used while the item has not seen them. @default none */
   readonly initial?: () => Promise<StoredTokens | undefined>;
 }
@@ -65,17 +70,19 @@ export class DynamoDbTokenStore implements TokenStore {
   readonly #client: DynamoDBClient;
   readonly #tableName: string;
   readonly #sourceId: string;
+  readonly #itemKey: string;
   readonly #initial: (() => Promise<StoredTokens | undefined>) | undefined;
 
   constructor(options: DynamoDbTokenStoreOptions) {
     this.#client = options.client;
     this.#tableName = options.tableName;
     this.#sourceId = options.sourceId;
+    this.#itemKey = options.itemKey ?? tokenItemKey(options.sourceId);
     this.#initial = options.initial;
   }
 
   get #key(): Record<string, AttributeValue> {
-    return { pk: { S: tokenItemKey(this.#sourceId) } };
+    return { pk: { S: this.#itemKey } };
   }
 
   async load(): Promise<StoredTokens | undefined> {
@@ -146,7 +153,7 @@ export class DynamoDbTokenStore implements TokenStore {
   }
 
   toString(): string {
-    return `DynamoDbTokenStore(${this.#tableName}, ${tokenItemKey(this.#sourceId)})`;
+    return `DynamoDbTokenStore(${this.#tableName}, ${this.#itemKey})`;
   }
 
   toJSON(): string {

@@ -318,48 +318,76 @@ export class OAuthSession {
 
   async #requestTokens(refreshToken: string): Promise<StoredTokens> {
     this.#renewals += 1;
-    const query = new URLSearchParams({
-      grant_type: 'refresh_token',
-      client_id: this.#o.clientId,
-      client_secret: this.#o.clientSecret,
-      refresh_token: refreshToken,
-    });
-    const endpoint = this.#o.tokenEndpoint;
-    const response = await this.#o.transport.send({
-      origin: endpoint.origin,
-      host: endpoint.host,
-      path: `${endpoint.basePath}?${query.toString()}`,
-      method: 'GET',
-      restMethod: OAUTH_TOKEN_METHOD,
-    });
-    let body: unknown;
-    try {
-      body = JSON.parse(response.body) as unknown;
-    } catch {
-      if (response.status >= 500) throw new ServerError({ method: OAUTH_TOKEN_METHOD, code: `HTTP_${response.status}`, httpStatus: response.status, bodyKind: /^\s*</.test(response.body) ? 'html' : 'non-json' });
-      throw new MalformedResponseError({ method: OAUTH_TOKEN_METHOD, httpStatus: response.status, field: 'body', problem: 'is not JSON' });
-    }
-    if (!isRecord(body)) throw new MalformedResponseError({ method: OAUTH_TOKEN_METHOD, httpStatus: response.status, field: 'body', problem: 'is not a JSON object' });
-    if (typeof body.error === 'string' && body.error !== '') {
-      const description = typeof body.error_description === 'string' ? this.#o.redactor.redact(body.error_description).slice(0, 300) : undefined;
-      const fields = description === undefined ? { httpStatus: response.status } : { httpStatus: response.status, description };
-      if (body.error === 'invalid_grant') throw new InvalidGrantError(fields);
-      if (body.error === 'invalid_client') throw new InvalidClientError(fields);
-      if (response.status >= 500) throw new ServerError({ ...fields, method: OAUTH_TOKEN_METHOD, code: this.#o.redactor.redact(body.error).slice(0, 64) });
-      throw new OAuthRenewalError({ ...fields, code: this.#o.redactor.redact(body.error).slice(0, 64) });
-    }
-    const { access_token: accessToken, refresh_token: nextRefresh, expires_in: expiresIn, expires } = body;
-    // Register the new secrets before anything else can print them.
-    if (typeof accessToken === 'string') this.#o.redactor.add(accessToken);
-    if (typeof nextRefresh === 'string') this.#o.redactor.add(nextRefresh);
-    if (response.status !== 200) throw new OAuthRenewalError({ code: `HTTP_${response.status}`, httpStatus: response.status });
-    if (typeof accessToken !== 'string' || accessToken === '') throw new MalformedResponseError({ method: OAUTH_TOKEN_METHOD, httpStatus: 200, field: 'access_token', problem: 'is missing or empty' });
-    if (typeof nextRefresh !== 'string' || nextRefresh === '') throw new MalformedResponseError({ method: OAUTH_TOKEN_METHOD, httpStatus: 200, field: 'refresh_token', problem: 'is missing or empty' });
-    const now = this.#o.now();
-    let expiresAt: number;
-    if (typeof expiresIn === 'number' && expiresIn > 0) expiresAt = now + expiresIn * 1000;
-    else if (typeof expires === 'number' && expires * 1000 > now) expiresAt = expires * 1000;
-    else throw new MalformedResponseError({ method: OAUTH_TOKEN_METHOD, httpStatus: 200, field: 'expires_in', problem: 'is missing or not a positive number' });
-    return { accessToken, refreshToken: nextRefresh, expiresAt };
+    return (await requestOAuthTokens(this.#o, refreshToken)).tokens;
   }
+}
+
+/** What the OAuth server answered besides the tokens (settings/oauth): the portal's facts, never a secret. */
+export interface OAuthTokenAnswer {
+  readonly tokens: StoredTokens;
+  /** `member_id`: the portal's unique id, when answered. */
+  readonly memberId?: string;
+  /** `client_endpoint`: `https://<portal>/rest/`, when answered. */
+  readonly clientEndpoint?: string;
+}
+
+/**
+ * One `grant_type=refresh_token` request to the OAuth server, its answer
+ * validated and its errors typed (InvalidGrantError, InvalidClientError, …).
+ * OAuthSession renews through it; the install endpoint (functions/install)
+ * uses it to check an ONAPPINSTALL's tokens against the OAuth server.
+ */
+export async function requestOAuthTokens(
+  o: Pick<OAuthSessionOptions, 'clientId' | 'clientSecret' | 'tokenEndpoint' | 'transport' | 'redactor' | 'now'>,
+  refreshToken: string,
+): Promise<OAuthTokenAnswer> {
+  const query = new URLSearchParams({
+    grant_type: 'refresh_token',
+    client_id: o.clientId,
+    client_secret: o.clientSecret,
+    refresh_token: refreshToken,
+  });
+  const endpoint = o.tokenEndpoint;
+  const response = await o.transport.send({
+    origin: endpoint.origin,
+    host: endpoint.host,
+    path: `${endpoint.basePath}?${query.toString()}`,
+    method: 'GET',
+    restMethod: OAUTH_TOKEN_METHOD,
+  });
+  let body: unknown;
+  try {
+    body = JSON.parse(response.body) as unknown;
+  } catch {
+    if (response.status >= 500) throw new ServerError({ method: OAUTH_TOKEN_METHOD, code: `HTTP_${response.status}`, httpStatus: response.status, bodyKind: /^\s*</.test(response.body) ? 'html' : 'non-json' });
+    throw new MalformedResponseError({ method: OAUTH_TOKEN_METHOD, httpStatus: response.status, field: 'body', problem: 'is not JSON' });
+  }
+  if (!isRecord(body)) throw new MalformedResponseError({ method: OAUTH_TOKEN_METHOD, httpStatus: response.status, field: 'body', problem: 'is not a JSON object' });
+  if (typeof body.error === 'string' && body.error !== '') {
+    const description = typeof body.error_description === 'string' ? o.redactor.redact(body.error_description).slice(0, 300) : undefined;
+    const fields = description === undefined ? { httpStatus: response.status } : { httpStatus: response.status, description };
+    if (body.error === 'invalid_grant') throw new InvalidGrantError(fields);
+    if (body.error === 'invalid_client') throw new InvalidClientError(fields);
+    if (response.status >= 500) throw new ServerError({ ...fields, method: OAUTH_TOKEN_METHOD, code: o.redactor.redact(body.error).slice(0, 64) });
+    throw new OAuthRenewalError({ ...fields, code: o.redactor.redact(body.error).slice(0, 64) });
+  }
+  const { access_token: accessToken, refresh_token: nextRefresh, expires_in: expiresIn, expires } = body;
+  // Register the new secrets before anything else can print them.
+  if (typeof accessToken === 'string') o.redactor.add(accessToken);
+  if (typeof nextRefresh === 'string') o.redactor.add(nextRefresh);
+  if (response.status !== 200) throw new OAuthRenewalError({ code: `HTTP_${response.status}`, httpStatus: response.status });
+  if (typeof accessToken !== 'string' || accessToken === '') throw new MalformedResponseError({ method: OAUTH_TOKEN_METHOD, httpStatus: 200, field: 'access_token', problem: 'is missing or empty' });
+  if (typeof nextRefresh !== 'string' || nextRefresh === '') throw new MalformedResponseError({ method: OAUTH_TOKEN_METHOD, httpStatus: 200, field: 'refresh_token', problem: 'is missing or empty' });
+  const now = o.now();
+  let expiresAt: number;
+  if (typeof expiresIn === 'number' && expiresIn > 0) expiresAt = now + expiresIn * 1000;
+  else if (typeof expires === 'number' && expires * 1000 > now) expiresAt = expires * 1000;
+  else throw new MalformedResponseError({ method: OAUTH_TOKEN_METHOD, httpStatus: 200, field: 'expires_in', problem: 'is missing or not a positive number' });
+  const memberId = typeof body.member_id === 'string' && body.member_id !== '' ? body.member_id : undefined;
+  const clientEndpoint = typeof body.client_endpoint === 'string' && body.client_endpoint !== '' ? body.client_endpoint : undefined;
+  return {
+    tokens: { accessToken, refreshToken: nextRefresh, expiresAt },
+    ...(memberId === undefined ? {} : { memberId }),
+    ...(clientEndpoint === undefined ? {} : { clientEndpoint }),
+  };
 }

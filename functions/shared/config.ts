@@ -108,6 +108,27 @@ export const sourceConfigSchema = z
     }
   });
 
+/** The Marketplace install endpoint (functions/install, docs/install.md). Off unless `enabled`. */
+export const installConfigSchema = z
+  .object({
+    /** Deploy the endpoint (a Lambda function URL Bitrix24 posts ONAPPINSTALL/ONAPPUNINSTALL to). @default false */
+    enabled: z.boolean().default(false),
+    /** Register this fetch-mode bot on every portal that installs the app, and poll it. @default none */
+    botCode: z.string().regex(/^[a-z0-9_]{1,50}$/i, 'letters, digits and _ (≤ 50), e.g. "support_bot"').optional(),
+    /** The bot's name on the portal. @default botCode */
+    botName: z.string().min(1).max(100).optional(),
+    /** index.md "Bot Types". @default "bot" */
+    botType: z.enum(['bot', 'supervisor', 'personal', 'openline']).optional(),
+    /** Subscribe the installing user's messenger events (im.v2.Event.subscribe) and poll them. @default false */
+    subscribeUserEvents: z.boolean().default(false),
+    /** Secrets Manager name of the app secret {clientId, clientSecret}. @default `<prefix>/app` */
+    appSecretName: z.string().min(1).max(512).optional(),
+  })
+  .strict()
+  .refine((install) => !install.enabled || install.botCode !== undefined || install.subscribeUserEvents, {
+    message: 'an enabled install endpoint needs botCode and/or subscribeUserEvents: true, or it adds no source to poll',
+  });
+
 export const pipelineConfigSchema = z
   .object({
     /** Prefix of every resource name. @default "b24" */
@@ -149,6 +170,7 @@ export const pipelineConfigSchema = z
     staleAfterMinutes: z.number().int().min(2).max(720).default(15),
     /** E-mail subscribed to the alarm topic. @default none */
     alarmEmail: z.string().email().optional(),
+    install: installConfigSchema.optional(),
     consumer: z
       .object({
         /** Records per consumer invocation, 1–10 for FIFO queues. @default 10 */
@@ -200,6 +222,7 @@ export type SourceConfig = z.output<typeof sourceConfigSchema>;
 export type SourceConfigInput = z.input<typeof sourceConfigSchema>;
 export type PipelineConfig = z.output<typeof pipelineConfigSchema>;
 export type PipelineConfigInput = z.input<typeof pipelineConfigSchema>;
+export type InstallConfig = z.output<typeof installConfigSchema>;
 
 /** Edit distance of two short strings (insertions, deletions, substitutions), for "did you mean". */
 export function editDistance(a: string, b: string): number {

@@ -238,10 +238,12 @@ export function createRequestHandler(deps: ServerDependencies): (req: IncomingMe
   }
 
   /** `POST /_sim/<action>` with a JSON body: the test-control API over HTTP (say, edit, deleteMessage, react, addToChat, pressButton, sendContext, createChat). */
-  function handleControl(action: string, body: string, res: ServerResponse): void {
+  async function handleControl(action: string, body: string, res: ServerResponse): Promise<void> {
     try {
       const input: unknown = body.trim() === '' ? {} : JSON.parse(body);
-      const result = deps.control(action, input) ?? true;
+      // Kebab-case names work too (`/_sim/install-app` = `installApp`); actions may be async (the app flow posts to a handler).
+      const camel = action.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
+      const result = (await deps.control(camel, input)) ?? true;
       send(res, 200, JSON.stringify({ result }), undefined);
     } catch (error) {
       send(res, 400, errorBody('SIMULATOR_USAGE', error instanceof Error ? error.message : String(error)), undefined);
@@ -257,9 +259,9 @@ export function createRequestHandler(deps: ServerDependencies): (req: IncomingMe
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const body = await readBody(req);
     const contentType = req.headers['content-type'];
-    const simAction = /^\/_sim\/([A-Za-z]+)\/?$/.exec(url.pathname);
+    const simAction = /^\/_sim\/([A-Za-z-]+)\/?$/.exec(url.pathname);
     if (simAction !== null) {
-      handleControl(simAction[1] ?? '', body ?? '', res);
+      await handleControl(simAction[1] ?? '', body ?? '', res);
       return;
     }
     if (url.pathname.replace(/\/+$/, '') === '/oauth/token') {

@@ -11,6 +11,7 @@ export type {
   PortalSimulatorOptions,
   SentMessage,
 } from './types.js';
+export { encodeAppEventForm, type AppEventDelivery, type AppEventRecord, type InstallAppInput, type UninstallAppInput } from './app-install.js';
 export { PROXY_502_PAGE } from './http-server.js';
 export { TOKEN_ENDPOINT_METHOD } from './fault-queue.js';
 export { LeakyBucket, type LeakyBucketOptions } from './leaky-bucket.js';

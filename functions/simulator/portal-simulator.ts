@@ -3,6 +3,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RawBitrixEvent } from '../shared/event-types.js';
+import { AppInstallFlow, type AppEventRecord } from './app-install.js';
 import { ChatActivity } from './chat-activity.js';
 import { EventJsonWriter } from './event-json.js';
 import { SimulatorOptionError, SimulatorServerError } from './errors.js';
@@ -118,10 +119,15 @@ export async function startPortalSimulator(options: PortalSimulatorOptions = {})
       const room = messenger.createGroup(input);
       return { chatId: room.chat.id, dialogId: room.chat.dialogId };
     },
+    // POST /_sim/installApp (or /_sim/install-app): the app flow over HTTP, for a running `npm run simulator`.
+    installApp: (input: Parameters<PortalSimulator['installApp']>[0]) => apps.install(input),
+    uninstallApp: (input: Parameters<PortalSimulator['uninstallApp']>[0]) => apps.uninstall(input),
   };
   const json = new EventJsonWriter();
   let baseUrl = '';
   let portalHost = '';
+  const appEvents: AppEventRecord[] = [];
+  const apps = new AppInstallFlow({ state, now, baseUrl: () => baseUrl, portalHost: () => portalHost, record: (record) => appEvents.push(record) });
   const server = createServer(
     { keepAliveTimeout: 65_000 },
     createRequestHandler({
@@ -157,7 +163,10 @@ export async function startPortalSimulator(options: PortalSimulatorOptions = {})
       return { id: user.id, name: user.name };
     },
     createWebhook: (userId) => `${baseUrl}/rest/${userId}/${state.createWebhookCode(userId)}/`,
-    registerApp: () => state.registerApp(),
+    registerApp: (fixed) => state.registerApp(fixed),
+    installApp: control.installApp,
+    uninstallApp: control.uninstallApp,
+    appEvents,
     authorizeApp: (clientId, userId) => {
       const tokens = state.authorizeApp(clientId, userId);
       return {

@@ -144,6 +144,7 @@ export class PortalState {
   private readonly users = new Map<number, PortalUser>();
   private readonly webhooks = new Map<string, number>(); // `${userId}/${code}` → userId
   private readonly apps = new Map<string, string>(); // clientId → clientSecret
+  private readonly installs = new Map<string, { readonly applicationToken: string; readonly userId: number }>(); // clientId → install
   private readonly accessTokens = new Map<string, AccessToken>();
   private readonly refreshTokens = new Map<string, RefreshToken>();
   private readonly bots = new Map<number, PortalBot>();
@@ -194,11 +195,45 @@ export class PortalState {
 
   // ---- OAuth -----------------------------------------------------------------
 
-  registerApp(): { clientId: string; clientSecret: string } {
-    const clientId = `local.${secret(7)}`;
-    const clientSecret = secret(24);
+  /** An app on this portal; `fixed` gives it known credentials (one Marketplace app installed on several simulated portals). */
+  registerApp(fixed?: { readonly clientId: string; readonly clientSecret: string }): { clientId: string; clientSecret: string } {
+    const clientId = fixed?.clientId ?? `local.${secret(7)}`;
+    const clientSecret = fixed?.clientSecret ?? secret(24);
     this.apps.set(clientId, clientSecret);
     return { clientId, clientSecret };
+  }
+
+  /**
+   * The app is installed on this portal (app-install.ts posts ONAPPINSTALL):
+   * one `application_token` per install, the same while it stays installed;
+   * a new one after an uninstall.
+   */
+  installApp(clientId: string, userId: number): { applicationToken: string; created: boolean } {
+    if (!this.apps.has(clientId)) throw new UnknownSimulatorEntityError('app', clientId);
+    this.requireUser(userId);
+    const existing = this.installs.get(clientId);
+    if (existing !== undefined) return { applicationToken: existing.applicationToken, created: false };
+    const applicationToken = secret(16);
+    this.installs.set(clientId, { applicationToken, userId });
+    return { applicationToken, created: true };
+  }
+
+  /** The `application_token` of the app's install on this portal, if installed. */
+  installOf(clientId: string): { applicationToken: string; userId: number } | undefined {
+    return this.installs.get(clientId);
+  }
+
+  /**
+   * The app is removed: every token it holds is revoked (on-app-uninstall.md: "all access permissions
+   * for the application to the API are revoked"). Returns the install's `application_token`.
+   */
+  uninstallApp(clientId: string): string | undefined {
+    const install = this.installs.get(clientId);
+    if (install === undefined) return undefined;
+    this.installs.delete(clientId);
+    for (const [token, entry] of this.accessTokens) if (entry.clientId === clientId) this.accessTokens.delete(token);
+    for (const [token, entry] of this.refreshTokens) if (entry.clientId === clientId) this.refreshTokens.delete(token);
+    return install.applicationToken;
   }
 
   authorizeApp(clientId: string, userId: number): { accessToken: string; refreshToken: string; expiresAt: number } {

@@ -1,5 +1,6 @@
 // Public types of the portal simulator (contract A).
 import type { RawBitrixEvent } from '../shared/event-types.js';
+import type { AppEventDelivery, AppEventRecord, InstallAppInput, UninstallAppInput } from './app-install.js';
 
 export interface PortalSimulatorOptions {
   /** TCP port on 127.0.0.1. @default a free port */
@@ -167,7 +168,14 @@ export interface PortalSimulator {
   readonly oauthTokenUrl: string;
   addUser(input?: { name?: string }): { id: number; name: string };
   createWebhook(userId: number): string;
-  registerApp(): { clientId: string; clientSecret: string };
+  /** An OAuth app; `fixed` credentials make one app installable on several simulators (portals, each its own member_id). */
+  registerApp(fixed?: { clientId: string; clientSecret: string }): { clientId: string; clientSecret: string };
+  /** Installs the app and POSTs ONAPPINSTALL (form-encoded, tokens + application_token) to `handlerUrl` (app-install.ts). */
+  installApp(input: InstallAppInput): Promise<AppEventDelivery>;
+  /** Revokes the app's tokens and POSTs ONAPPUNINSTALL (no tokens) to `handlerUrl`. */
+  uninstallApp(input: UninstallAppInput): Promise<AppEventDelivery>;
+  /** ONAPPINSTALL / ONAPPUNINSTALL deliveries so far (no secrets). */
+  readonly appEvents: readonly AppEventRecord[];
   authorizeApp(
     clientId: string,
     userId: number,

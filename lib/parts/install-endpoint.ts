@@ -1,0 +1,108 @@
+// Part (optional, config `install.enabled`): the Marketplace install endpoint —
+// a Lambda with a function URL that Bitrix24 POSTs ONAPPINSTALL and
+// ONAPPUNINSTALL to (functions/install, docs/install.md).
+//
+// The URL's auth type is NONE because Bitrix24 calls it without AWS
+// credentials; the request is authenticated by the app itself: a first
+// install only when the OAuth server renews its refresh token for this app's
+// client secret and answers the same member_id, every later event only when
+// its application_token matches the hash stored at install. Anything else is
+// refused before a write.
+//
+// Least privilege: the state table's `app-install#*` items only (no lease,
+// offset or source token item), the registry table's items (read, write,
+// enable/disable; no Scan, no delete), the one app secret, the key.
+import { CfnOutput } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { RemovalPolicy } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { INSTALL_ENV } from '../../functions/install/environment.js';
+import { APP_INSTALL_KEY_PREFIX } from '../../functions/install/install-store.js';
+import type { InstallConfig } from '../../functions/shared/config.js';
+import { acknowledge, grantKeyUse, pipelineFunction, roleOf } from './pipeline-function.js';
+
+export interface InstallEndpointProps {
+  readonly prefix: string;
+  /** The install function's entry (functions/install/handler). */
+  readonly entry: string;
+  readonly handler: string;
+  readonly install: InstallConfig;
+  /** The pipeline's state table: install records live in its `app-install#<memberId>` items. */
+  readonly stateTable: dynamodb.ITable;
+  /** The source registry's table (the install adds and disables the sources of a portal). */
+  readonly registryTable: dynamodb.ITable;
+  readonly encryptionKey: kms.IKey;
+  readonly logRetention: logs.RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+export class InstallEndpoint extends Construct {
+  readonly function: NodejsFunction;
+  readonly functionUrl: lambda.FunctionUrl;
+  /** The app secret: put {"clientId", "clientSecret"} of the app card in it. */
+  readonly appSecret: secretsmanager.ISecret;
+
+  constructor(scope: Construct, id: string, props: InstallEndpointProps) {
+    super(scope, id);
+    const appSecretName = props.install.appSecretName ?? `${props.prefix}/app`;
+    const appSecret = new secretsmanager.Secret(this, 'AppSecret', {
+      secretName: appSecretName,
+      description: 'Client id and secret of the Bitrix24 app (Marketplace or local app card): {"clientId": "…", "clientSecret": "…"}. Replace the generated placeholder.',
+      encryptionKey: props.encryptionKey,
+      generateSecretString: { passwordLength: 32, excludePunctuation: true },
+      removalPolicy: props.removalPolicy,
+    });
+    acknowledge(appSecret, { id: 'AwsSolutions-SMG4', reason: 'The app\'s client secret is issued by Bitrix24 (the app card); Secrets Manager cannot rotate it.' });
+    const { install } = props;
+    const fn = pipelineFunction(this, 'Function', {
+      description: 'Bitrix24 app install endpoint: ONAPPINSTALL / ONAPPUNINSTALL (function URL)',
+      entry: props.entry,
+      handler: props.handler,
+      timeoutSeconds: 30,
+      memorySize: 256,
+      logRetention: props.logRetention,
+      environment: {
+        [INSTALL_ENV.stateTableName]: props.stateTable.tableName,
+        [INSTALL_ENV.registryTableName]: props.registryTable.tableName,
+        [INSTALL_ENV.appSecretName]: appSecretName,
+        [INSTALL_ENV.subscribeUserEvents]: String(install.subscribeUserEvents),
+        ...(install.botCode === undefined ? {} : { [INSTALL_ENV.botCode]: install.botCode }),
+        ...(install.botName === undefined ? {} : { [INSTALL_ENV.botName]: install.botName }),
+        ...(install.botType === undefined ? {} : { [INSTALL_ENV.botType]: install.botType }),
+      },
+    });
+    const role = roleOf(fn);
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'AppInstallRecords',
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        resources: [props.stateTable.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${APP_INSTALL_KEY_PREFIX}*`] } },
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'RegistrySourcesOfInstalls',
+        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        resources: [props.registryTable.tableArn],
+      }),
+    );
+    appSecret.grantRead(role);
+    grantKeyUse(props.encryptionKey, role);
+    // Bitrix24 posts without AWS credentials: the application_token / OAuth-server check is the authentication (above).
+    const functionUrl = fn.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
+    new CfnOutput(this, 'InstallUrl', {
+      description: 'Put this URL in the app card ("Event installation handler URL" / "Initial installation path"); docs/install.md.',
+      value: functionUrl.url,
+    });
+    this.function = fn;
+    this.functionUrl = functionUrl;
+    this.appSecret = appSecret;
+  }
+}
