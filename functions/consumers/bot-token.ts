@@ -41,9 +41,9 @@ export interface BotTokenCallerInput {
 export function botTokenCaller(caller: Bitrix24Caller, input: BotTokenCallerInput): Bitrix24Caller {
   return {
     portal: caller.portal,
-    call: (method, params, options) =>
+    call: async (method, params, options) =>
       options?.asBot === true
-        ? caller.call(method, paramsAsBot(input.sourceId, input.auth, input.botToken, params), withoutAsBot(options))
-        : caller.call(method, params, withoutAsBot(options)),
+        ? await caller.call(method, paramsAsBot(input.sourceId, input.auth, input.botToken, params), withoutAsBot(options))
+        : await caller.call(method, params, withoutAsBot(options)),
   };
 }

@@ -31,6 +31,8 @@ export const POLLER_METRICS = {
   oversizeEvents: 'OversizeEvents',
   /** Invalid events stored in quarantine (the source commits past them); per SourceId. Alarmed on. */
   eventsQuarantined: 'EventsQuarantined',
+  /** The source's bot was removed (ONIMBOTV2DELETE): 1 on that run and on every later run that skips the source. Alarmed on. */
+  botDeleted: 'BotDeleted',
 } as const;
 
 export const CONSUMER_METRICS = {

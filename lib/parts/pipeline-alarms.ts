@@ -162,6 +162,17 @@ export class PipelineAlarms extends Construct {
         evaluationPeriods: 1,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
+      if (source.kind === 'bot') {
+        add(`Alarm-BotDeleted-${source.id}`, {
+          alarmName: `${prefix}-bot-deleted-${source.id}`,
+          alarmDescription: `The bot of source "${source.id}" was removed from the portal (ONIMBOTV2DELETE): the poller no longer polls it. Register the bot again and set its new botId in the source configuration, or disable the source.`,
+          metric: pollerMetric(POLLER_METRICS.botDeleted, source.id),
+          threshold: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        });
+      }
       add(`Alarm-EventsQuarantined-${source.id}`, {
         alarmName: `${prefix}-events-quarantined-${source.id}`,
         alarmDescription: `The poller quarantined invalid events of source "${source.id}" (kept raw with the reason in the state table, committed past, never published). List them with the CLI and decide what to do with each.`,
