@@ -103,6 +103,8 @@ describe('Ctrl-C to the process group', () => {
     const { userId, webhookUrl } = devUser();
     const outPath = join(dir, 'events.jsonl');
     const run = startDev(dir, webhookUrl, outPath);
+    // traffic once the pipeline runs: the backlog at Ctrl-C is a busy chat's, not a slow java start's
+    await run.waitForOutput((out) => out.includes('Polling user source'), 150_000, 'dev mode polling');
     sim.activity.start({ userId }, 25);
     await waitForHandled(run, outPath, 40, 150_000);
 
