@@ -34,6 +34,7 @@ import { FlowStats, eventDateMs } from './flow-stats.js';
 import { startSqsEventSource } from './lambda-sqs-event-source.js';
 import { type SqsBatchHandler, observeBitrix24Client, observeConsumerHandler, observeSqsPublishes } from './observers.js';
 import { type ProvisionedPipeline, provisionLocalPipeline } from './provision.js';
+import { s3PayloadWriter } from '../poller/s3-payload-writer.js';
 
 export interface RuntimeSourceInput {
   readonly source: SourceConfig;
@@ -284,7 +285,7 @@ export async function startPipelineRuntime(options: PipelineRuntimeOptions): Pro
       ...(input.botToken === undefined ? {} : { botToken: input.botToken }),
       dynamoDb,
       sqs: pollerSqs,
-      s3,
+      payloads: s3PayloadWriter(s3),
       stateTableName: pipeline.stateTableName,
       queueUrls: { ...pipeline.queueUrls },
       routes: { ...pipeline.routes },

@@ -9,6 +9,7 @@ import { sourceStateKey } from '../../../functions/poller/dynamodb-source-state.
 import { createPollerDependencies, pollSource } from '../../../functions/poller/index.js';
 import type { SourceConfig } from '../../../functions/shared/config.js';
 import { POLLER_METRICS } from '../../../functions/shared/observability.js';
+import { s3PayloadWriter } from '../../../functions/poller/s3-payload-writer.js';
 import { drainQueues, startRig, type Reader, type Rig } from './harness.js';
 
 let rig: Rig;
@@ -26,7 +27,7 @@ function depsFor(source: SourceConfig, owner: Reader, botToken: string) {
     botToken,
     dynamoDb: rig.aws.dynamoDb,
     sqs: rig.aws.sqs,
-    s3: rig.aws.s3,
+    payloads: s3PayloadWriter(rig.aws.s3),
     stateTableName: rig.pipeline.stateTableName,
     queueUrls: rig.pipeline.queueUrls,
     routes: rig.pipeline.routes,
