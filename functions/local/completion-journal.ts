@@ -26,6 +26,15 @@
 // writes went through ctx.bitrix24 / ctx.outbox (functions/consumers/outbox.ts),
 // which hands back an acknowledged write instead of sending it twice.
 //
+// Weighed and left: a shorter INPROGRESS expiry changes nothing (it is already
+// the fake Lambda's ≤ 5 s, shorter than a restart; the re-run came from the
+// record never reaching COMPLETED, not from a long wait); holding the poller's
+// commit until dev mode has handled an event would make dev mode's delivery
+// protocol differ from the deployed one it exists to rehearse, and the
+// persisted workspace already keeps every confirmed event. A local file
+// rather than a DynamoDB item: one fdatasync (~2 ms) is the cheapest durable
+// write there is, and it needs no change to the consumer framework.
+//
 // Format: one JSON line per completion, `{"key":"<source>#<eventId>","completedAt":"<ISO>"}`.
 // A line torn by a crash (no final newline) was never acknowledged to anyone:
 // it is cut off when the journal is opened. Appends are group-committed (one

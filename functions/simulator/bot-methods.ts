@@ -1,6 +1,6 @@
 // The imbot.v2 methods a bot calls after an event, with the parameters, limits
 // and error codes of their doc pages (api-reference/chat-bots/chat-bots-v2/imbot.v2/…):
-// Bot.register/update/unregister/list, Command.register/answer,
+// Bot.register/update/unregister/list, Command.register/update/answer,
 // Chat.Message.send/update/delete/read, Chat.InputAction.notify. Each call
 // that acts is recorded (sim.records) and acts on the messenger, so a bot's
 // message is a real message that its chats' members see as events.
@@ -271,6 +271,44 @@ const commandRegister = withBot((env, call, bot) => {
   };
 });
 
+/**
+ * imbot.v2/commands/command-update.md: `commandId` + `fields` (each key optional;
+ * `title`/`params` per language, the simulator keeps one text) → `{command}`.
+ * COMMAND_NOT_FOUND for another bot's or an unknown id; COMMAND_ALREADY_EXISTS for a taken name.
+ */
+const commandUpdate = withBot((_env, call, bot) => {
+  const rawId = param(call.params, 'commandId');
+  const commandId = typeof rawId === 'string' ? Number(rawId) : rawId;
+  const existing = typeof commandId === 'number' ? bot.commands.get(commandId) : undefined;
+  if (existing === undefined) return fail(400, 'COMMAND_NOT_FOUND', 'Command not found');
+  const fields = objectParam(call.params, 'fields') ?? {};
+  let command = existing.command;
+  const rawName = param(fields, 'command');
+  if (rawName !== undefined) {
+    if (typeof rawName !== 'string') return fail(400, 'COMMAND_NAME_INVALID', 'Command name is invalid');
+    const word = rawName.replace(/^\//, '');
+    if (word === '') return fail(400, 'COMMAND_NAME_EMPTY', 'Command name is empty');
+    if (!/^[^\s/]+$/.test(word)) return fail(400, 'COMMAND_NAME_INVALID', 'Command name is invalid');
+    command = `/${word}`;
+    if ([...bot.commands.values()].some((c) => c.id !== existing.id && c.command === command)) return fail(400, 'COMMAND_ALREADY_EXISTS', 'Command already exists');
+  }
+  const has = (name: string): boolean => param(fields, name) !== undefined;
+  const updated = {
+    ...existing,
+    command,
+    ...(has('title') ? { title: localized(param(fields, 'title')) } : {}),
+    ...(has('params') ? { params: localized(param(fields, 'params')) } : {}),
+    ...(has('common') ? { common: boolParam(fields, 'common') } : {}),
+    ...(has('hidden') ? { hidden: boolParam(fields, 'hidden') } : {}),
+    ...(has('extranetSupport') ? { extranetSupport: boolParam(fields, 'extranetSupport') } : {}),
+  };
+  bot.commands.set(existing.id, updated);
+  return {
+    ok: true,
+    result: { command: { id: updated.id, botId: bot.id, command: updated.command, common: updated.common, hidden: updated.hidden, extranetSupport: updated.extranetSupport } },
+  };
+});
+
 const commandAnswer = withBot((env, call, bot) => {
   const commandId = intParam(call.params, 'commandId');
   const messageId = intParam(call.params, 'messageId');
@@ -432,6 +470,7 @@ export const BOT_METHODS: ReadonlyArray<readonly [string, MethodHandler]> = [
   ['imbot.v2.bot.list', list],
   ['imbot.v2.bot.get', get],
   ['imbot.v2.command.register', commandRegister],
+  ['imbot.v2.command.update', commandUpdate],
   ['imbot.v2.command.answer', commandAnswer],
   ['imbot.v2.command.list', commandList],
   ['imbot.v2.chat.message.send', messageSend],

@@ -343,3 +343,46 @@ describe('exactly once', () => {
     expect(replays).toEqual([true, true]);
   });
 });
+
+describe('the bot token follows the source secret', () => {
+  it('after Bot.update rotated the token: BOT_OWNERSHIP_ERROR, the secret re-read, the send repeated with the new token, one message', async () => {
+    const hook = sim.createWebhook(ann);
+    const rotating = sim.registerBot(ann, { code: 'rotating', name: 'Rotating', botToken: 'old-token-0123456789' });
+    const source: ConsumerSource = { id: 'rotating-bot', kind: 'bot', portal: sim.portalHost, auth: 'webhook', botId: rotating.botId };
+    const name = `${PREFIX}/sources/rotating-bot`;
+    let stored = JSON.stringify({ webhookUrl: hook, botToken: 'old-token-0123456789' });
+    // A reader with a cache, as in Lambda: the old value until the client invalidates it.
+    let cached: string | undefined;
+    const reader: SecretReader = {
+      read: (secretName) => Promise.resolve(secretName === name ? (cached ??= stored) : ''),
+      invalidate: () => {
+        cached = undefined;
+      },
+    };
+    const event = borisWritesTo(rotating.botId, 'still there?');
+    const { logger } = capturingLogger();
+    const handler = createConsumerHandler({
+      handlers: { ONIMBOTV2MESSAGEADD: async (_e, ctx) => void (await ctx.reply('yes, with a new token')) },
+      logger,
+      runOnce: createDynamoDbRunOnce({ tableName: pipeline.idempotencyTableName, dynamoDb }),
+      outbox: createDynamoDbOutboxStore({ tableName: pipeline.idempotencyTableName, dynamoDb }),
+      clientFactory: bitrix24ClientFactory({ sources: [source], prefix: PREFIX, stateTableName: pipeline.stateTableName, dynamoDb: () => dynamoDb, secrets: reader }),
+      voiceSources: voiceSourcesFromConfig([source]),
+    });
+    await reader.read(name); // warm: the old token is cached
+    const rotated = await fetch(`${hook}imbot.v2.Bot.update`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ botId: rotating.botId, botToken: 'old-token-0123456789', fields: { botToken: 'new-token-9876543210' } }),
+    });
+    expect(rotated.status).toBe(200);
+    stored = JSON.stringify({ webhookUrl: hook, botToken: 'new-token-9876543210' });
+    const before = callsOf('imbot.v2.Chat.Message.send').length;
+
+    const response = await handler({ Records: [recordOf('rotating-bot', event)] }, lambdaContext);
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(callsOf('imbot.v2.Chat.Message.send').slice(before).map((c) => c.errorCode ?? c.status)).toEqual(['BOT_OWNERSHIP_ERROR', 200]);
+    expect(messagesIn(rotating.botId, String(boris)).map((m) => m.text)).toEqual(['yes, with a new token']);
+  });
+});

@@ -226,9 +226,12 @@ describe('dev mode survives kill -9', () => {
     const startsPerEvent = new Map<number, number>();
     for (const run of runs) startsPerEvent.set(run.eventId, (startsPerEvent.get(run.eventId) ?? 0) + 1);
     const reRuns = [...startsPerEvent.values()].filter((starts) => starts > 1).length;
+    // the window the journal closes, hit by this kill: completed, idempotency record not COMPLETED
+    const journalHits = second.output().split('\n').filter((line) => line.includes('(journalled); not run again')).length;
     console.info(
       `kill -9 + restart: confirmed ${confirmed.length}, handled ${handled.size}, unhandled ${unhandled.length}, handled twice ${twice}, ` +
-        `journalled twice ${journalledTwice}, completed then run again ${completedThenRunAgain.length}, re-runs of never-completed handlers ${reRuns}`,
+        `journalled twice ${journalledTwice}, completed then run again ${completedThenRunAgain.length}, re-runs of never-completed handlers ${reRuns}, ` +
+        `skipped as journalled ${journalHits}`,
     );
     expect(unhandled).toEqual([]);
     expect(twice).toBe(0);
