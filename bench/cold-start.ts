@@ -10,12 +10,13 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
+import { LAMBDA_BUNDLE_ALIASES } from '../lib/parts/pipeline-function.js';
 import { BenchError } from './errors.js';
 import { median } from './stats.js';
 
 const run = promisify(execFile);
 
-/** Mirrors LAMBDA_BUNDLING in lib/b24-event-pipeline.ts (kept in sync by hand; the CDK option names differ). */
+/** Mirrors LAMBDA_BUNDLING in lib/parts/pipeline-function.ts (kept in sync by hand; the CDK option names differ). */
 export const ESBUILD_LIKE_CDK = {
   bundle: true,
   platform: 'node',
@@ -25,6 +26,7 @@ export const ESBUILD_LIKE_CDK = {
   mainFields: ['module', 'main'],
   banner: { js: "import { createRequire as __cr } from 'node:module';const require = __cr(import.meta.url);" },
   logLevel: 'silent',
+  alias: LAMBDA_BUNDLE_ALIASES,
 } as const;
 
 export interface ColdStartTarget {
@@ -38,6 +40,8 @@ export interface ColdStartTarget {
   /** A different event per repetition (e.g. a new event id, so the consumer is not answering a duplicate). */
   readonly eventFor?: (repetition: number) => unknown;
   readonly env: Readonly<Record<string, string>>;
+  /** Runs before each repetition's process starts (e.g. state the previous scheduled run would have left). */
+  readonly beforeRepetition?: (repetition: number) => Promise<void>;
 }
 
 export interface ColdStartResult {
@@ -95,6 +99,7 @@ export async function measureColdStarts(
       const samples = { importMs: [] as number[], firstCallMs: [] as number[], processMs: [] as number[] };
       let firstCallError: string | undefined;
       for (let i = 0; i < options.repetitions; i += 1) {
+        await target.beforeRepetition?.(i);
         const started = performance.now();
         const { stdout, stderr } = await run(options.nodeBinary, [runner], {
           cwd: dir,

@@ -12,6 +12,7 @@ import type { Bitrix24Client } from '../functions/bitrix24/index.js';
 import type { ProvisionedPipeline } from '../functions/local/provision.js';
 import type { SourceConfig } from '../functions/shared/config.js';
 import type { ScenarioRig } from './rig.js';
+import { s3PayloadWriter } from '../functions/poller/s3-payload-writer.js';
 
 /** BENCH_DEBUG=1: the poller's warnings and errors on stderr. */
 const debugLogger: typeof silentLogger = {
@@ -50,7 +51,7 @@ export function buildTimedPoller(rig: PollerTarget, tuning: Partial<PollerTuning
     client,
     dynamoDb: rig.counted.dynamoDb,
     sqs: rig.counted.sqs,
-    s3: rig.counted.s3,
+    payloads: s3PayloadWriter(rig.counted.s3),
     stateTableName: rig.pipeline.stateTableName,
     queueUrls: rig.pipeline.queueUrls,
     routes: rig.pipeline.routes,

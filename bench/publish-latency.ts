@@ -11,6 +11,7 @@ import { ENVELOPE_SCHEMA_VERSION, messageGroupId } from '../functions/shared/env
 import { routeFor } from '../functions/shared/topology.js';
 import type { LocalAwsEndpoints } from '../functions/local/aws-emulators.js';
 import { startScenario } from './rig.js';
+import { s3PayloadWriter } from '../functions/poller/s3-payload-writer.js';
 
 export interface PublishLatencyResult {
   readonly events: number;
@@ -70,7 +71,7 @@ export async function probePublishLatency(endpoints: LocalAwsEndpoints, options:
     for (const concurrency of options.concurrencies) {
       const sink = new SqsEventSink({
         sqs,
-        s3: rig.plain.s3,
+        payloads: s3PayloadWriter(rig.plain.s3),
         sourceId: `${rig.source.id}-c${concurrency}`,
         portal: rig.sim.portalHost,
         queueUrls: rig.pipeline.queueUrls,

@@ -9,6 +9,7 @@ import { createLocalDynamoDbClient, createLocalS3Client, createLocalSqsClient } 
 import { createPollerDependencies, pollSource, silentLogger, silentMetrics, type PollerTuning } from '../functions/poller/index.js';
 import { parseSourceConfig } from '../functions/shared/config.js';
 import { BenchError } from './errors.js';
+import { s3PayloadWriter } from '../functions/poller/s3-payload-writer.js';
 
 /** Short lease and back-offs so takeovers and recoveries happen within a few-minute soak. */
 export const SOAK_TUNING: Partial<PollerTuning> = {
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
     client,
     dynamoDb: createLocalDynamoDbClient(endpoints),
     sqs: createLocalSqsClient(endpoints),
-    s3: createLocalS3Client(endpoints),
+    payloads: s3PayloadWriter(createLocalS3Client(endpoints)),
     stateTableName: required('SOAK_STATE_TABLE'),
     queueUrls: JSON.parse(required('SOAK_QUEUE_URLS')) as Record<string, string>,
     routes: JSON.parse(required('SOAK_ROUTES')) as Record<string, string>,

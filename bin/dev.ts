@@ -69,6 +69,7 @@ async function main(): Promise<number> {
       ownerId: workspace.ownerId,
       ...(workspace.staleOwnerId === undefined ? {} : { staleOwnerId: workspace.staleOwnerId }),
       persistedIn: workspace.dir,
+      completionJournalPath: workspace.completionJournalPath,
       tty: process.stdout.isTTY && values['no-tty'] !== true,
       statePath: resolve(process.cwd(), DEFAULT_LOCAL_STATE_PATH),
       ...(values.handlers === undefined ? {} : { handlersPath: values.handlers }),

@@ -161,17 +161,26 @@ export class SecretFollowingClient {
     return await this.#refreshing;
   }
 
-  /** `client.call` with one rebuild-and-repeat after a credential refusal. */
-  async call<T = unknown>(method: string, params?: Record<string, unknown>, options?: CallOptions): Promise<{ result: T; time?: unknown }> {
+  /**
+   * `client.call` with one rebuild-and-repeat after a credential refusal.
+   * `params` may be a function of the build, for params taken from the secret
+   * (the botToken of an imbot.v2 call): the repeat then carries the new secret's value.
+   */
+  async call<T = unknown>(
+    method: string,
+    params?: Record<string, unknown> | ((built: SecretBuiltClient) => Record<string, unknown>),
+    options?: CallOptions,
+  ): Promise<{ result: T; time?: unknown }> {
+    const paramsFor = (build: SecretBuiltClient) => (typeof params === 'function' ? params(build) : params);
     const built = await this.current();
     try {
-      return await built.client.call<T>(method, params, options);
+      return await built.client.call<T>(method, paramsFor(built), options);
     } catch (error) {
       if (!isCredentialFailure(error)) throw error;
       this.#logger.warn('bitrix24: credentials refused; re-reading the source secret and retrying once', { sourceId: this.#o.source.id, method, code: error.code });
       const rebuilt = await this.afterCredentialFailure(built);
       if (rebuilt === built) throw error;
-      return await rebuilt.client.call<T>(method, params, options);
+      return await rebuilt.client.call<T>(method, paramsFor(rebuilt), options);
     }
   }
 

@@ -5,6 +5,9 @@
 //             (TTL deletes lazily, so an expired item may still be there) → true;
 //             the condition fails when a live item exists → false.
 //   has:      consistent read; an item past its expiresAt counts as absent.
+// `table` picks another table's key and TTL attribute: a consumer may write
+// only the idempotency table (IDEMPOTENCY_TABLE: `id`, `expiration`), so the
+// bot router keeps its marks there.
 import {
   ConditionalCheckFailedException,
   type DynamoDBClient,
@@ -17,8 +20,10 @@ import { SEEN_MESSAGE_TTL_SECONDS, type SeenMessages } from './seen-messages.js'
 
 export interface DynamoDbSeenMessagesOptions {
   readonly client: DynamoDBClient;
-  /** The pipeline's state table (partition key `pk`, TTL attribute `expiresAt`). */
+  /** The table: the pipeline's state table (partition key `pk`, TTL attribute `expiresAt`) unless `table` says otherwise. */
   readonly tableName: string;
+  /** Its partition key and TTL attribute (seconds epoch). @default STATE_TABLE (`pk`, `expiresAt`) */
+  readonly table?: { readonly partitionKey: string; readonly timeToLiveAttribute: string };
   /** Seconds a mark is kept. @default 172800 (SEEN_MESSAGE_TTL_SECONDS) */
   readonly ttlSeconds?: number;
   /** ms epoch clock. @default Date.now */
@@ -32,10 +37,14 @@ export class DynamoDbSeenMessages implements SeenMessages {
   readonly #tableName: string;
   readonly #ttlSeconds: number;
   readonly #now: () => number;
+  readonly #partitionKey: string;
+  readonly #expiresAt: string;
 
   constructor(options: DynamoDbSeenMessagesOptions) {
     this.#client = options.client;
     this.#tableName = options.tableName;
+    this.#partitionKey = options.table?.partitionKey ?? STATE_TABLE.partitionKey;
+    this.#expiresAt = options.table?.timeToLiveAttribute ?? STATE_TABLE.timeToLiveAttribute;
     this.#ttlSeconds = options.ttlSeconds ?? SEEN_MESSAGE_TTL_SECONDS;
     this.#now = options.now ?? Date.now;
   }
@@ -47,11 +56,11 @@ export class DynamoDbSeenMessages implements SeenMessages {
         new PutItemCommand({
           TableName: this.#tableName,
           Item: {
-            [STATE_TABLE.partitionKey]: { S: SEEN_MESSAGE_KEY_PREFIX + key },
-            [STATE_TABLE.timeToLiveAttribute]: { N: String(nowSeconds + this.#ttlSeconds) },
+            [this.#partitionKey]: { S: SEEN_MESSAGE_KEY_PREFIX + key },
+            [this.#expiresAt]: { N: String(nowSeconds + this.#ttlSeconds) },
           },
           ConditionExpression: 'attribute_not_exists(#pk) OR #expiresAt <= :now',
-          ExpressionAttributeNames: { '#pk': STATE_TABLE.partitionKey, '#expiresAt': STATE_TABLE.timeToLiveAttribute },
+          ExpressionAttributeNames: { '#pk': this.#partitionKey, '#expiresAt': this.#expiresAt },
           ExpressionAttributeValues: { ':now': { N: String(nowSeconds) } },
         }),
       );
@@ -67,13 +76,13 @@ export class DynamoDbSeenMessages implements SeenMessages {
       const result = await this.#client.send(
         new GetItemCommand({
           TableName: this.#tableName,
-          Key: { [STATE_TABLE.partitionKey]: { S: SEEN_MESSAGE_KEY_PREFIX + key } },
+          Key: { [this.#partitionKey]: { S: SEEN_MESSAGE_KEY_PREFIX + key } },
           ConsistentRead: true,
           ProjectionExpression: '#expiresAt',
-          ExpressionAttributeNames: { '#expiresAt': STATE_TABLE.timeToLiveAttribute },
+          ExpressionAttributeNames: { '#expiresAt': this.#expiresAt },
         }),
       );
-      const expiresAt = Number(result.Item?.[STATE_TABLE.timeToLiveAttribute]?.N ?? Number.NaN);
+      const expiresAt = Number(result.Item?.[this.#expiresAt]?.N ?? Number.NaN);
       return Number.isFinite(expiresAt) && expiresAt > Math.floor(this.#now() / 1000);
     } catch (error) {
       throw new SeenMessagesStoreError('has', `could not read whether message ${key} was handled from table ${this.#tableName}: ${describe(error)}; the event is retried.`, { cause: error });

@@ -42,3 +42,31 @@ export class SeenMessagesStoreError extends BotFrameworkError {
     this.operation = operation;
   }
 }
+
+/**
+ * ctx.reply/typing/read/react/edit cannot tell how to answer for the event's
+ * source: it is not configured (SOURCES / the registry), or it is a bot source
+ * without a `botId` and the event names no bot. Fix the source's configuration.
+ */
+export class VoiceSourceError extends BotFrameworkError {
+  readonly sourceId: string;
+  constructor(sourceId: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'VoiceSourceError';
+    this.sourceId = sourceId;
+  }
+}
+
+/**
+ * An answer the source cannot give: a user source reacts only with "like"
+ * (im.message.like), and an edit cannot be split (a text over 20,000 characters
+ * would be cut by Bitrix24). Retrying cannot help.
+ */
+export class VoiceUnsupportedError extends BotFrameworkError {
+  readonly action: 'react' | 'edit';
+  constructor(action: 'react' | 'edit', message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'VoiceUnsupportedError';
+    this.action = action;
+  }
+}

@@ -30,7 +30,8 @@ export interface ReplyOptions {
 
 /** One message Bitrix24 accepted (a long text becomes several, in order). */
 export interface SentMessage {
-  readonly messageId: number;
+  /** The posted message's id; undefined for a command answer (imbot.v2.Command.answer answers only `result: true`, command-answer.md). */
+  readonly messageId: number | undefined;
 }
 
 export interface BotVoice {

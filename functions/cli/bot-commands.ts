@@ -3,6 +3,7 @@
 // put its botId / botToken where the source reads them (bot-store.ts).
 //   bot register --code <c> --name <n> [--type bot|personal|supervisor|openline] [--bot-token <t>]
 //   bot commands [--add /help "<title>"]      imbot.v2.Command.register / Command.list
+//   bot commands --sync [--config <file>]     the source config's `commands` kept registered (command-sync.ts)
 //   bot list                                   imbot.v2.Bot.list
 //   bot unregister [--bot-id <id>]             imbot.v2.Bot.unregister
 // Credentials: locally the same B24_* variables / `.env` as dev mode; with
@@ -15,7 +16,9 @@ import { type Bitrix24Client, createBitrix24Client } from '../bitrix24/client.js
 import { Bitrix24Error, BotError } from '../bitrix24/errors.js';
 import { LocalRuntimeError } from '../local/errors.js';
 import { loadEnvWithDotEnv, PORTAL_ENV, portalSettingsFromEnv } from '../local/portal-env.js';
-import { secretNameOf } from '../shared/config.js';
+import { readFile } from 'node:fs/promises';
+import { type BotCommandConfig, parsePipelineConfig, secretNameOf } from '../shared/config.js';
+import { type ListedCommand, listedCommandOf, planCommandSync } from './command-sync.js';
 import { type BotStore, DotEnvBotStore, type SavedBot, SecretBotStore } from './bot-store.js';
 import { BotNotConfiguredError, BotTokenUnknownError, CliError, CliUsageError, ConfirmationRequiredError, MissingCredentialsError } from './errors.js';
 import type { CliIo } from './main.js';
@@ -38,6 +41,10 @@ Commands
                      not given. OAuth apps: no botToken (only the registering app reads the bot's events).
   commands [--add <command> <title>] [--lang <xx>] [--common] [--hidden]
                      imbot.v2.Command.register (e.g. --add /help "Show help"); without --add: imbot.v2.Command.list
+  commands --sync [--config <file>] [--source <id>] [--lang <xx>]
+                     the bot source's "commands" in the pipeline config (default ./pipeline.config.json; the
+                     only bot source, or --source): registers missing ones, updates changed ones
+                     (imbot.v2.Command.update), lists the bot's commands the config does not name (kept)
   list               imbot.v2.Bot.list: the bots of these credentials
   unregister [--yes-i-understand]
                      imbot.v2.Bot.unregister, then forgets botId/botToken
@@ -69,6 +76,8 @@ const OPTIONS = {
   'bot-token': { type: 'string' },
   'bot-id': { type: 'string' },
   add: { type: 'string' },
+  sync: { type: 'boolean' },
+  config: { type: 'string' },
   lang: { type: 'string' },
   common: { type: 'boolean' },
   hidden: { type: 'boolean' },
@@ -351,8 +360,76 @@ async function savedBot(context: BotContext, values: Values): Promise<{ botId: n
   return { botId, ...(botToken === undefined ? {} : { botToken }) };
 }
 
-async function commands(context: BotContext, values: Values, positionals: readonly string[]): Promise<Output> {
+/** The `commands` of the bot source in the pipeline config file (the only bot source, or --source). */
+async function configuredCommands(values: Values, io: CliIo): Promise<{ sourceId: string; commands: readonly BotCommandConfig[]; file: string }> {
+  const file = resolve(io.cwd, values.config ?? 'pipeline.config.json');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new CliUsageError(`bot commands --sync reads the pipeline config, and ${file} could not be read (${error instanceof Error ? error.message : 'unknown error'}): pass --config <file>.`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new CliUsageError(`${file} is not JSON.`);
+  }
+  const config = parsePipelineConfig(json, file);
+  const bots = config.sources.filter((s) => s.kind === 'bot' && (values.source === undefined || s.id === values.source));
+  const source = bots[0];
+  if (source === undefined || bots.length > 1) {
+    const all = config.sources.filter((s) => s.kind === 'bot').map((s) => s.id);
+    throw new CliUsageError(
+      values.source === undefined
+        ? `${file} has ${all.length} bot sources (${all.join(', ') || 'none'}): name one with --source <id>.`
+        : `${file} has no bot source "${values.source}" (bot sources: ${all.join(', ') || 'none'}).`,
+    );
+  }
+  return { sourceId: source.id, commands: source.commands ?? [], file };
+}
+
+async function syncCommands(context: BotContext, values: Values, io: CliIo, bot: { botId: number; botToken?: string }): Promise<Output> {
+  const { botId, botToken } = bot;
+  const lang = values.lang ?? 'en';
+  if (!/^[a-z]{2}$/.test(lang)) throw new CliUsageError(`--lang is a two-letter lower-case language code (en, de, …); got "${lang}".`);
+  const wanted = await configuredCommands(values, io);
+  const { result } = await context.client.call<{ commands?: unknown[] }>('imbot.v2.Command.list', { botId, ...tokenParam(botToken) });
+  const listed = (result.commands ?? []).map(listedCommandOf).filter((c): c is ListedCommand => c !== undefined);
+  const plan = planCommandSync(wanted.commands, listed, lang);
+  const lines: string[] = [];
+  // Register and update are idempotent per command (command-register.md; an update sets the same fields again),
+  // so the client's retries after a lost answer cannot make a second command.
+  for (const item of plan.register) {
+    await context.client.call('imbot.v2.Command.register', { botId, ...tokenParam(botToken), fields: item.fields });
+    lines.push(`registered ${item.command}`);
+  }
+  for (const item of plan.update) {
+    await context.client.call('imbot.v2.Command.update', { botId, ...tokenParam(botToken), commandId: item.commandId, fields: item.fields });
+    lines.push(`updated    ${item.command} (${item.changed.join(', ')})`);
+  }
+  for (const name of plan.keep) lines.push(`unchanged  ${name}`);
+  for (const name of plan.extra) lines.push(`not in the config, kept: ${name} (imbot.v2.Command.unregister removes it)`);
+  const summary = `Bot ${botId}, source "${wanted.sourceId}" (${wanted.file}): ${plan.register.length} registered, ${plan.update.length} updated, ${plan.keep.length} unchanged${plan.extra.length === 0 ? '' : `, ${plan.extra.length} not in the config`}.`;
+  return {
+    json: {
+      botId,
+      sourceId: wanted.sourceId,
+      registered: plan.register.map((c) => c.command),
+      updated: plan.update.map((c) => ({ command: c.command, commandId: c.commandId, changed: c.changed })),
+      unchanged: plan.keep,
+      notInConfig: plan.extra,
+    },
+    text: [summary, ...lines].join('\n'),
+  };
+}
+
+async function commands(context: BotContext, values: Values, positionals: readonly string[], io: CliIo): Promise<Output> {
   const { botId, botToken } = await savedBot(context, values);
+  if (values.sync === true) {
+    if (values.add !== undefined || positionals.length > 0) throw new CliUsageError('--sync takes its commands from the config: use it without --add.');
+    return await syncCommands(context, values, io, { botId, ...(botToken === undefined ? {} : { botToken }) });
+  }
   const add = values.add;
   if (add === undefined) {
     if (positionals.length > 0) throw new CliUsageError(`Unexpected "${positionals.join(' ')}": to register a command use --add /help "Show help".`);
@@ -457,7 +534,7 @@ export async function runBotCommand(argv: readonly string[], io: CliIo): Promise
         output = await register(context, values);
         break;
       case 'commands':
-        output = await commands(context, values, rest);
+        output = await commands(context, values, rest, io);
         break;
       case 'list':
         output = await list(context, values);

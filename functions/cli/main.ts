@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { Bitrix24Error } from '../bitrix24/errors.js';
 import { formatMs } from '../local/progress-view.js';
 import { runBotCommand } from './bot-commands.js';
+import { runSayCommand } from './say.js';
 import { CliError, CliUsageError, ConfirmationRequiredError, UnknownRouteError, UnknownSourceError } from './errors.js';
 import { routeDepths } from './queue-depths.js';
 import { redriveDeadLetters } from './redrive.js';
@@ -254,6 +255,7 @@ function errorJson(error: CliError | Bitrix24Error | Error): unknown {
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   if (argv[0] === 'bot') return await runBotCommand(argv.slice(1), io);
   if (argv[0] === 'sources') return await runSourcesCommand(argv.slice(1), io);
+  if (argv[0] === 'say') return await runSayCommand(argv.slice(1), io);
   let values: Values;
   let positionals: string[];
   try {

@@ -25,6 +25,7 @@ import { CachedSourceLookup } from '../registry/cached-source-lookup.js';
 import { DynamoDbSourceRegistry } from '../registry/dynamodb-source-registry.js';
 import type { RegisteredSource } from '../registry/source-registry.js';
 import { secretNameOf } from '../shared/config.js';
+import { paramsAsBot, withoutAsBot } from './bot-token.js';
 import type { ConsumerSource } from './consumer-env.js';
 import { SourceClientError } from './errors.js';
 import type { Bitrix24Caller, ClientFactory } from './source-clients.js';
@@ -138,7 +139,11 @@ export function bitrix24ClientFactory(input: Bitrix24FactoryInput): ClientFactor
         const latest = await require(sourceId);
         // The registration changed (portal, secret, bot): a client of the new one.
         if (latest.version !== current.version) current = { version: latest.version, client: build(latest) };
-        return await current.client.call(method, params, options);
+        const { client } = current;
+        return options?.asBot === true
+          ? // The token is read from the build the call uses, so a repeat after a rotated token carries the new one.
+            await client.call(method, (built) => paramsAsBot(latest.source.id, latest.source.auth, built.botToken, params), withoutAsBot(options))
+          : await client.call(method, params, withoutAsBot(options));
       },
     };
   };

@@ -24,6 +24,8 @@ import { SqsFifoPartialProcessorAsync, processPartialResponse } from '@aws-lambd
 import { IdempotencyAlreadyInProgressError } from '@aws-lambda-powertools/idempotency';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { WriteOutcomeUnknownError } from '../bitrix24/errors.js';
+import { type BotVoiceInput, createBotVoice, type VoiceSourceLookup } from '../bot/bot-voice.js';
+import type { BotVoice } from '../bot/voice.js';
 import { methodKind } from '../bitrix24/retry-policy.js';
 import { type InlineEnvelope, idempotencyKey } from '../shared/envelope.js';
 import type { KnownEventType, RawBitrixEvent } from '../shared/event-types.js';
@@ -39,8 +41,17 @@ import { type ConsumerLogger, type ConsumerMetrics, noMetrics } from './observab
 import { type Bitrix24Caller, type ClientFactory, SourceClients } from './source-clients.js';
 import { summarizeEvent } from './summary.js';
 
-/** What every handler gets besides the event. */
-export interface ConsumerContext {
+/**
+ * What every handler gets besides the event. Besides the fields below, the
+ * bot's voice (functions/bot/voice.ts, bot-voice.ts): `ctx.reply(text)` answers
+ * where the event came from (imbot.v2.Chat.Message.send as the bot, Command.answer
+ * on a command, im.message.add for a user source), `ctx.typing()` keeps an
+ * indicator alive until the handler replies or returns, `ctx.read()`,
+ * `ctx.react(code)`, `ctx.edit(id, text)`. Replies, reactions and edits go
+ * through `ctx.outbox` (once per event and position); typing and read marks are
+ * sent directly (safe to repeat).
+ */
+export interface ConsumerContext extends BotVoice {
   /** The poller's envelope (claim checks already resolved): source, portal, receivedAt, schemaVersion, raw event. */
   readonly envelope: InlineEnvelope;
   readonly sourceId: string;
@@ -110,7 +121,16 @@ export interface ConsumerHandlerOptions {
   readonly retryDelaySeconds?: (failures: number) => number;
   /** Outbox records for ctx.outbox / writes through ctx.bitrix24. @default none: writes are sent on every run */
   readonly outbox?: OutboxStore;
+  /**
+   * Whether a source answers as a bot (its botId) or a user, for ctx.reply & co: voiceSourcesFromConfig(SOURCES) in
+   * Lambda. @default none: bot events answer as the bot they name (data.bot.id), user events throw VoiceSourceError
+   */
+  readonly voiceSources?: VoiceSourceLookup;
+  /** Keep-alive timing of ctx.typing (tests inject a clock). @default typing-keepalive.ts defaults */
+  readonly typing?: BotVoiceInput['typing'];
 }
+
+const noVoiceSources: VoiceSourceLookup = () => undefined;
 
 /** Default backoff: 5, 10, 20, 40 … s, at most 5 minutes. */
 export function defaultRetryDelaySeconds(failures: number): number {
@@ -220,7 +240,21 @@ export function createConsumerHandler(options: ConsumerHandlerOptions): Consumer
           call: (method, params, callOptions) =>
             (callOptions?.methodKind ?? methodKind(method)) === 'write' ? outbox.write(method, params, callOptions) : direct.call(method, params, callOptions),
         };
+        const voice = createBotVoice({
+          event: raw,
+          sourceId,
+          sources: options.voiceSources ?? noVoiceSources,
+          writes: outbox,
+          calls: direct,
+          ...(options.typing === undefined ? {} : { typing: options.typing }),
+          onTypingError: (error) => logger.warn(`typing indicator not sent: ${errorText(error)}`),
+        });
         const ctx: ConsumerContext = {
+          reply: (textOrFields, replyOptions) => voice.reply(textOrFields, replyOptions),
+          typing: (statusCode) => voice.typing(statusCode),
+          read: () => voice.read(),
+          react: (reaction) => voice.react(reaction),
+          edit: (messageId, textOrFields, editOptions) => voice.edit(messageId, textOrFields, editOptions),
           envelope,
           sourceId,
           portal: envelope.portal,
@@ -234,7 +268,17 @@ export function createConsumerHandler(options: ConsumerHandlerOptions): Consumer
           lambdaContext,
         };
         const userHandler = Object.hasOwn(options.handlers, raw.type) && typed !== undefined;
-        const ran = await runOnce(eventKey, () => handler(userHandler ? typed : raw, ctx), lambdaContext);
+        const ran = await runOnce(
+          eventKey,
+          async () => {
+            try {
+              await handler(userHandler ? typed : raw, ctx);
+            } finally {
+              voice.finish(); // the handler returned: no typing indicator outlives it
+            }
+          },
+          lambdaContext,
+        );
         if (ran) {
           metrics.count(CONSUMER_METRICS.eventsHandled, sourceId);
         } else {

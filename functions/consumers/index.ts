@@ -14,3 +14,8 @@ export * from './events.js';
 export * from './errors.js';
 export type { InlineEnvelope } from '../shared/envelope.js';
 export type { KnownEventType, RawBitrixEvent } from '../shared/event-types.js';
+// The bot's voice on ctx (ctx.reply / typing / read / react / edit): docs/bots.md "Answer from ctx".
+export type { BotVoice, ReplyFields, ReplyOptions, SentMessage, VoiceSource } from '../bot/voice.js';
+export { TYPING_STATUS_CODES, type TypingHandle, type TypingStatusCode } from '../bot/typing-keepalive.js';
+export { markdownToBbCode } from '../bot/markdown-to-bbcode.js';
+export { BotFrameworkError, ReplyTargetError, VoiceSourceError, VoiceUnsupportedError } from '../bot/errors.js';

@@ -16,6 +16,7 @@ import type { PayloadStore } from './envelope-reader.js';
 import { createDynamoDbOutboxStore } from './outbox.js';
 import { sqsRecordQueue } from './record-queue.js';
 import type { ClientFactory } from './source-clients.js';
+import { type VoiceSourceLookup, voiceSourcesFromConfig } from './voice-sources.js';
 
 export interface LambdaConsumerOptions {
   /** Environment to read. @default process.env */
@@ -32,6 +33,8 @@ export interface LambdaConsumerOptions {
   readonly s3?: S3Client;
   /** For the DLQ sends and retry backoff on QUEUE_URL / DEAD_LETTER_QUEUE_URL. @default a new SQSClient */
   readonly sqs?: SQSClient;
+  /** Bot or user, and botId, per source for ctx.reply & co. @default from SOURCES (voiceSourcesFromConfig) */
+  readonly voiceSources?: VoiceSourceLookup;
 }
 
 /**
@@ -101,6 +104,8 @@ export function createConsumerHandlerFromEnv(handlers: ConsumerHandlers, options
         dynamoDb: dynamo,
         logger,
       }),
+    // The one line the source registry swaps for its lookup.
+    voiceSources: options.voiceSources ?? voiceSourcesFromConfig(env.sources),
     ...(env.route === undefined ? {} : { route: env.route }),
   });
 }

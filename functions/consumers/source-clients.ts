@@ -10,6 +10,13 @@ export interface CallOptions {
   readonly signal?: AbortSignal;
   /** `read` or `write`; decides retries and whether ctx.bitrix24 routes the call through the outbox. @default methodKind(method) */
   readonly methodKind?: 'read' | 'write';
+  /**
+   * An imbot.v2 call as the source's bot: the client adds `botToken` from the
+   * source's secret when the source uses webhook auth (none with OAuth), so the
+   * token is never in a handler's params or logs. A webhook source whose secret
+   * has no botToken fails with SourceClientError before anything is sent. @default false
+   */
+  readonly asBot?: boolean;
 }
 
 /** The part of the Bitrix24 client (functions/bitrix24) a handler uses. */

@@ -6,13 +6,14 @@
 // A developer may point this at their real portal, where every event the
 // poller commits is deleted by Bitrix24: so the workspace persists
 // (`.b24-pipeline/dev/`: DynamoDB Local's database, fauxqs's queues, the
-// idempotency records) and a restart after a crash resumes — nothing lost,
-// no handler run twice for an event it finished. A lock keeps a second run
+// idempotency records, the completion journal) and a restart after a crash
+// resumes — nothing lost, and no handler that completed (its completion
+// journalled, completion-journal.ts) runs again. A lock keeps a second run
 // off the same workspace. A fatal portal error (credentials, permission,
 // portal gone) ends the run with the fix named; transient trouble (HTML
 // instead of JSON, timeouts, 5xx) is shown live, as are handler log lines,
 // errors and replies.
-import { appendFile, mkdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -20,17 +21,23 @@ import { ConditionalCheckFailedException, type DynamoDBClient, UpdateItemCommand
 import { type Bitrix24Client, createBitrix24Client } from '../bitrix24/client.js';
 import { Bitrix24Error } from '../bitrix24/errors.js';
 import type { Bitrix24Logger } from '../bitrix24/logger.js';
-import type { ConsumerHandlers } from '../consumers/consumer-handler.js';
+import type { ConsumerContext, ConsumerHandlers } from '../consumers/consumer-handler.js';
 import type { ConsumerLogger, LogAttributes } from '../consumers/observability.js';
 import { sourceStateKey } from '../poller/dynamodb-source-state.js';
 import { classifyFailure } from '../poller/error-policy.js';
-import { KNOWN_EVENT_TYPES, type RawBitrixEvent } from '../shared/event-types.js';
+import { idempotencyKey } from '../shared/envelope.js';
+import { KNOWN_EVENT_TYPES } from '../shared/event-types.js';
 import { STATE_TABLE } from '../shared/topology.js';
 import { type LocalAwsEndpoints, startLocalAws } from './aws-emulators.js';
+import { type CompletionJournal, inMemoryCompletionJournal, openCompletionJournal } from './completion-journal.js';
 import { acquireDevLock } from './dev-lock.js';
 import { HandlersModuleError, LocalUsageError, PortalFatalError } from './errors.js';
+import { type HandledLog, handledLog } from './handled-log.js';
 import { LiveLog } from './live-log.js';
+import { botTokenCaller } from '../consumers/bot-token.js';
+import { voiceSourcesFromConfig } from '../consumers/voice-sources.js';
 import { createLocalConsumer } from './local-consumers.js';
+import { observeBitrix24Client } from './observers.js';
 import { type PipelineRuntime, type StopReport, startPipelineRuntime } from './pipeline-runtime.js';
 import { type Env, loadEnvWithDotEnv, portalSettingsFromEnv } from './portal-env.js';
 import { startProgressView } from './progress-view.js';
@@ -64,10 +71,17 @@ export interface DevOptions {
   readonly persistedIn?: string;
   /** How long Ctrl-C waits for the consumers to finish what is queued, ms. @default 120000 */
   readonly drainTimeoutMs?: number;
+  /**
+   * The completion journal (completion-journal.ts) of the workspace: a handler that completed is never called
+   * again, even after kill -9. @default in memory (for emulators that keep nothing on disk either)
+   */
+  readonly completionJournalPath?: string;
 }
 
 /** Where dev mode keeps its workspace, relative to the directory it was started from. */
 export const DEV_WORKSPACE_DIR = '.b24-pipeline/dev';
+/** The completion journal's file name in the workspace's `data/`. */
+export const COMPLETION_JOURNAL_FILE = 'completions.jsonl';
 
 export interface DevWorkspace extends LocalAwsEndpoints {
   readonly dir: string;
@@ -75,6 +89,8 @@ export interface DevWorkspace extends LocalAwsEndpoints {
   readonly ownerId: string;
   /** Owner id of a previous run that died holding the workspace (kill -9), if any. */
   readonly staleOwnerId?: string;
+  /** The workspace's completion journal (`data/completions.jsonl`), next to the emulators' data. */
+  readonly completionJournalPath: string;
   /** Stops the emulators (their data stays on disk) and releases the lock. */
   stop(): Promise<void>;
 }
@@ -102,6 +118,7 @@ export async function openDevWorkspace(cwd: string): Promise<DevWorkspace> {
     sqsEndpoint: running.sqsEndpoint,
     dir,
     ownerId,
+    completionJournalPath: join(dir, 'data', COMPLETION_JOURNAL_FILE),
     ...(lock.stale === undefined ? {} : { staleOwnerId: lock.stale.ownerId }),
     async stop() {
       await running.stop();
@@ -149,16 +166,36 @@ export async function loadHandlersModule(path: string, cwd: string): Promise<Con
   return candidate;
 }
 
-/** Wraps every handler so each event it finishes is appended to the JSON-lines file. */
-function withEventLog(handlers: ConsumerHandlers, outPath: string | undefined, onHandled: (sourceId: string, eventId: number) => void): ConsumerHandlers {
-  const wrapped: Record<string, (event: RawBitrixEvent, ctx: { readonly sourceId: string; readonly route: string | undefined }) => Promise<void>> = {};
-  for (const [key, handler] of Object.entries(handlers) as Array<[string, (event: RawBitrixEvent, ctx: never) => Promise<void>]>) {
+type JournalledHandler = (event: { readonly eventId: number; readonly type: string }, ctx: ConsumerContext) => Promise<void>;
+
+/**
+ * Wraps every handler with the completion journal (completion-journal.ts): a
+ * handler whose completion an earlier run journalled is not called again;
+ * otherwise it runs, its completion is journalled (durably, before the
+ * idempotency record and the SQS delete), counted and written to `--out`.
+ */
+export function journalledHandlers(
+  handlers: ConsumerHandlers,
+  journal: CompletionJournal,
+  log: HandledLog | undefined,
+  onHandled: (sourceId: string, eventId: number) => void,
+): ConsumerHandlers {
+  const wrapped: Record<string, JournalledHandler> = {};
+  for (const [key, handler] of Object.entries(handlers) as Array<[string, JournalledHandler]>) {
     wrapped[key] = async (event, ctx) => {
-      await handler(event, ctx as never);
-      onHandled(ctx.sourceId, event.eventId);
-      if (outPath !== undefined) {
-        await appendFile(outPath, `${JSON.stringify({ handledAt: new Date().toISOString(), sourceId: ctx.sourceId, route: ctx.route, handler: key, event })}\n`);
+      const eventKey = idempotencyKey(ctx.sourceId, event.eventId);
+      const earlier = journal.completedAt(eventKey);
+      if (earlier !== undefined) {
+        // Journalled, but its idempotency record never reached COMPLETED: a kill -9 (or an
+        // expired INPROGRESS record under load) came between the two.
+        ctx.logger.info(`already completed at ${earlier} (journalled); not run again`);
+        await log?.appendIfMissing({ handledAt: earlier, sourceId: ctx.sourceId, route: ctx.route, handler: key, event });
+        return;
       }
+      await handler(event, ctx);
+      const handledAt = await journal.record(eventKey);
+      onHandled(ctx.sourceId, event.eventId);
+      await log?.append({ handledAt, sourceId: ctx.sourceId, route: ctx.route, handler: key, event });
     };
   }
   return wrapped;
@@ -213,34 +250,21 @@ function fatalFix(error: Bitrix24Error): string {
 
 /** Decorates the poller's client: a fatal error ends dev mode, a transient one is shown live. */
 function watchPortal(client: Bitrix24Client, on: { fatal(error: Bitrix24Error): void; transient(error: Bitrix24Error): void }): Bitrix24Client {
-  const watch = async <T>(call: () => Promise<T>): Promise<T> => {
-    try {
-      return await call();
-    } catch (error) {
-      if (error instanceof Bitrix24Error) {
-        if (classifyFailure(error).action === 'stop') on.fatal(error);
-        else on.transient(error);
+  return observeBitrix24Client(client, {
+    around: async (operation, run) => {
+      // The poller's own calls; the handlers' calls are shown by showCalls.
+      if (operation.kind === 'call' || operation.kind === 'unsubscribe') return await run();
+      try {
+        return await run();
+      } catch (error) {
+        if (error instanceof Bitrix24Error) {
+          if (classifyFailure(error).action === 'stop') on.fatal(error);
+          else on.transient(error);
+        }
+        throw error;
       }
-      throw error;
-    }
-  };
-  return {
-    get portal() {
-      return client.portal;
     },
-    get transportStats() {
-      return client.transportStats;
-    },
-    get oauthRenewals() {
-      return client.oauthRenewals;
-    },
-    getEvents: (params, options) => watch(() => client.getEvents(params, options)),
-    getBotEvents: (params, options) => watch(() => client.getBotEvents(params, options)),
-    subscribe: (options) => watch(() => client.subscribe(options)),
-    unsubscribe: (options) => client.unsubscribe(options),
-    call: <T = unknown>(method: string, params?: Record<string, unknown>, options?: Parameters<Bitrix24Client['call']>[2]) => client.call<T>(method, params, options),
-    close: () => client.close(),
-  };
+  });
 }
 
 const POSTING_METHOD = /(^|\.)(message\.add|Message\.send|Message\.update|Command\.answer)$/i;
@@ -254,23 +278,12 @@ function textOf(params: Record<string, unknown> | undefined): string | undefined
 
 /** Decorates the handlers' client (ctx.bitrix24): every call, and every reply with its text, goes to the live view. */
 function showCalls(client: Bitrix24Client, live: LiveLog): Bitrix24Client {
-  return {
-    get portal() {
-      return client.portal;
-    },
-    get transportStats() {
-      return client.transportStats;
-    },
-    get oauthRenewals() {
-      return client.oauthRenewals;
-    },
-    getEvents: (params, options) => client.getEvents(params, options),
-    getBotEvents: (params, options) => client.getBotEvents(params, options),
-    subscribe: (options) => client.subscribe(options),
-    unsubscribe: (options) => client.unsubscribe(options),
-    async call<T = unknown>(method: string, params?: Record<string, unknown>, options?: Parameters<Bitrix24Client['call']>[2]) {
+  return observeBitrix24Client(client, {
+    around: async (operation, run) => {
+      if (operation.kind !== 'call') return await run();
+      const { method, params } = operation;
       try {
-        const result = await client.call<T>(method, params, options);
+        const result = await run();
         const dialog = params?.DIALOG_ID ?? params?.dialogId;
         if (POSTING_METHOD.test(method)) {
           const text = textOf(params);
@@ -284,8 +297,7 @@ function showCalls(client: Bitrix24Client, live: LiveLog): Bitrix24Client {
         throw error;
       }
     },
-    close: () => client.close(),
-  };
+  });
 }
 
 const CONTEXT_KEYS = new Set(['route', 'messageId', 'receiveCount', 'messageGroupId', 'sourceId', 'eventId', 'type']);
@@ -362,6 +374,8 @@ export async function runDev(options: DevOptions): Promise<number> {
     },
     error: (message) => live.add('portal', message.replace(/^bitrix24: /, '')),
   };
+  // Opened before anything that needs closing: an unreadable journal stops the run at once.
+  const journal = options.completionJournalPath === undefined ? inMemoryCompletionJournal() : await openCompletionJournal(options.completionJournalPath);
   const client = createBitrix24Client({ credentials: settings.credentials, logger: portalLogger });
   let fatal: PortalFatalError | undefined;
   let onFatal: () => void = () => undefined;
@@ -378,6 +392,7 @@ export async function runDev(options: DevOptions): Promise<number> {
     transient: (error) => live.add('portal', `${error.code} (transient; dev mode keeps retrying): ${error.message}`),
   });
   const handlerClient = showCalls(client, live);
+  const log = outPath === undefined ? undefined : handledLog(outPath);
   const startedAt = Date.now();
   let runtime: PipelineRuntime | undefined;
   try {
@@ -388,10 +403,11 @@ export async function runDev(options: DevOptions): Promise<number> {
       ...(options.endpoints === undefined ? {} : { endpoints: options.endpoints }),
       consumerFor: (setup) =>
         createLocalConsumer(setup, {
-          handlers: withEventLog(userHandlers, outPath, (sourceId, eventId) => setup.stats.recordHandled(sourceId, eventId)),
+          handlers: journalledHandlers(userHandlers, journal, log, (sourceId, eventId) => setup.stats.recordHandled(sourceId, eventId)),
           logger: liveConsumerLogger(live, (line) => notes.push(line)),
-          // ctx.bitrix24 in the user's handlers calls the same portal.
-          clientFactory: () => handlerClient,
+          // ctx.bitrix24 in the user's handlers calls the same portal; ctx.reply answers as the source's bot (its token added with webhook auth).
+          clientFactory: () => botTokenCaller(handlerClient, { sourceId: source.id, auth: source.auth, ...(settings.botToken === undefined ? {} : { botToken: settings.botToken }) }),
+          voiceSources: voiceSourcesFromConfig([source]),
         }),
       beforePolling: async ({ pipeline, dynamoDb }) => {
         if (options.staleOwnerId === undefined) return;
@@ -443,6 +459,7 @@ export async function runDev(options: DevOptions): Promise<number> {
     return final.clean ? 0 : 1;
   } finally {
     await runtime?.stop({ drainTimeoutMs: 0 });
+    await journal.close();
     if (options.statePath !== undefined) await removeLocalState(options.statePath);
   }
 }

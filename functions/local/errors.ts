@@ -80,3 +80,11 @@ export class PortalFatalError extends LocalRuntimeError {
     this.code = code;
   }
 }
+
+/** Dev mode's completion journal (`.b24-pipeline/dev/data/completions.jsonl`) cannot be read or written; the message names the file. */
+export class CompletionJournalError extends LocalRuntimeError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'CompletionJournalError';
+  }
+}

@@ -10,6 +10,7 @@ import { createDynamoDbOutboxStore } from '../consumers/outbox.js';
 import { sqsRecordQueue } from '../consumers/record-queue.js';
 import type { ConsumerLogger } from '../consumers/observability.js';
 import type { ClientFactory } from '../consumers/source-clients.js';
+import type { VoiceSourceLookup } from '../consumers/voice-sources.js';
 import { KNOWN_EVENT_TYPES, type RawBitrixEvent } from '../shared/event-types.js';
 import type { SqsBatchHandler } from './observers.js';
 import type { ConsumerSetup } from './pipeline-runtime.js';
@@ -34,6 +35,8 @@ export interface LocalConsumerOptions {
   readonly clientFactory?: ClientFactory;
   /** Failed attempts per event before the consumer dead-letters it. @default 5 */
   readonly maxAttempts?: number;
+  /** Bot or user, and botId, per source for ctx.reply & co (voiceSourcesFromConfig of the runtime's sources). @default bot events answer as the bot they name */
+  readonly voiceSources?: VoiceSourceLookup;
 }
 
 export function createLocalConsumer(setup: ConsumerSetup, options: LocalConsumerOptions): SqsBatchHandler {
@@ -56,6 +59,7 @@ export function createLocalConsumer(setup: ConsumerSetup, options: LocalConsumer
       },
     },
     ...(options.clientFactory === undefined ? {} : { clientFactory: options.clientFactory }),
+    ...(options.voiceSources === undefined ? {} : { voiceSources: options.voiceSources }),
     logger: options.logger,
     route: setup.route,
   });

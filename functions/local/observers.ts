@@ -1,9 +1,10 @@
-// Thin observers around the real pipeline components, feeding FlowStats. They
-// watch; they never change what the wrapped component does or returns.
+// Thin observers around the real pipeline components, feeding FlowStats and
+// dev mode's live view. They watch; they never change what the wrapped
+// component does or returns.
 import type { SQSBatchResponse } from 'aws-lambda';
 import type { SQSClient, SendMessageBatchCommandInput, SendMessageBatchCommandOutput } from '@aws-sdk/client-sqs';
 import type { Bitrix24Client } from '../bitrix24/index.js';
-import type { RawBitrixEvent } from '../shared/event-types.js';
+import type { EventPage, RawBitrixEvent } from '../shared/event-types.js';
 import { type QueueEnvelope, isClaimCheck } from '../shared/envelope.js';
 
 import { type SqsBatchHandler, recordsToDelete } from './lambda-sqs-event-source.js';
@@ -35,8 +36,34 @@ export function envelopeFacts(body: string | undefined): EnvelopeFacts | undefin
   return { sourceId: envelope.sourceId, eventId: envelope.event.eventId, type: envelope.event.type, date: envelope.event.date };
 }
 
-/** Decorates a Bitrix24 client: every page of events fetched is reported. */
-export function observeBitrix24Client(client: Bitrix24Client, onEvents: (events: readonly RawBitrixEvent[]) => void): Bitrix24Client {
+/** One operation of a Bitrix24 client, as a decorator sees it. */
+export type Bitrix24Operation =
+  | { readonly kind: 'getEvents' | 'getBotEvents' | 'subscribe' | 'unsubscribe' }
+  | { readonly kind: 'call'; readonly method: string; readonly params: Record<string, unknown> | undefined };
+
+export interface Bitrix24ClientHooks {
+  /**
+   * Runs around every operation: `run` performs it. The hook may look at the
+   * result or the failure, and returns (or rethrows) exactly what `run` gave.
+   * @default run()
+   */
+  readonly around?: <T>(operation: Bitrix24Operation, run: () => Promise<T>) => Promise<T>;
+  /** Every page of events fetched (Event.get / imbot.v2.Event.get). @default none */
+  readonly onEvents?: (events: readonly RawBitrixEvent[]) => void;
+}
+
+/**
+ * Decorates a Bitrix24 client with hooks: the runtime counts the pages it
+ * polls, dev mode watches the poller's calls for fatal errors and shows the
+ * handlers' calls live — one decorator for all of them.
+ */
+export function observeBitrix24Client(client: Bitrix24Client, hooks: Bitrix24ClientHooks): Bitrix24Client {
+  const around = <T>(operation: Bitrix24Operation, run: () => Promise<T>): Promise<T> => (hooks.around === undefined ? run() : hooks.around(operation, run));
+  const page = async (kind: 'getEvents' | 'getBotEvents', fetch: () => Promise<EventPage>): Promise<EventPage> => {
+    const result = await around({ kind }, fetch);
+    hooks.onEvents?.(result.events);
+    return result;
+  };
   return {
     get portal() {
       return client.portal;
@@ -47,21 +74,14 @@ export function observeBitrix24Client(client: Bitrix24Client, onEvents: (events:
     get oauthRenewals() {
       return client.oauthRenewals;
     },
-    async getEvents(params, options) {
-      const page = await client.getEvents(params, options);
-      onEvents(page.events);
-      return page;
-    },
-    async getBotEvents(params, options) {
-      const page = await client.getBotEvents(params, options);
-      onEvents(page.events);
-      return page;
-    },
-    subscribe: (options) => client.subscribe(options),
-    unsubscribe: (options) => client.unsubscribe(options),
+    getEvents: (params, options) => page('getEvents', () => client.getEvents(params, options)),
+    getBotEvents: (params, options) => page('getBotEvents', () => client.getBotEvents(params, options)),
+    subscribe: (options) => around({ kind: 'subscribe' }, () => client.subscribe(options)),
+    unsubscribe: (options) => around({ kind: 'unsubscribe' }, () => client.unsubscribe(options)),
     call: <T = unknown>(method: string, params?: Record<string, unknown>, options?: Parameters<Bitrix24Client['call']>[2]) =>
-      client.call<T>(method, params, options),
+      around({ kind: 'call', method, params }, () => client.call<T>(method, params, options)),
     close: () => client.close(),
+    toString: () => client.toString(),
   };
 }
 

@@ -34,6 +34,7 @@ import { FlowStats, eventDateMs } from './flow-stats.js';
 import { startSqsEventSource } from './lambda-sqs-event-source.js';
 import { type SqsBatchHandler, observeBitrix24Client, observeConsumerHandler, observeSqsPublishes } from './observers.js';
 import { type ProvisionedPipeline, provisionLocalPipeline } from './provision.js';
+import { s3PayloadWriter } from '../poller/s3-payload-writer.js';
 
 export interface RuntimeSourceInput {
   readonly source: SourceConfig;
@@ -277,14 +278,14 @@ export async function startPipelineRuntime(options: PipelineRuntimeOptions): Pro
     const { source } = input;
     const entry: { runs: number; running: boolean; lastReport?: PollReport; lastError?: string; lastSuccessAt?: number } = { runs: 0, running: false };
     status.set(source.id, entry);
-    const client = observeBitrix24Client(input.client, (events) => stats.recordPolled(events.map((e) => e.type)));
+    const client = observeBitrix24Client(input.client, { onEvents: (events) => stats.recordPolled(events.map((e) => e.type)) });
     const deps = createPollerDependencies({
       source,
       client,
       ...(input.botToken === undefined ? {} : { botToken: input.botToken }),
       dynamoDb,
       sqs: pollerSqs,
-      s3,
+      payloads: s3PayloadWriter(s3),
       stateTableName: pipeline.stateTableName,
       queueUrls: { ...pipeline.queueUrls },
       routes: { ...pipeline.routes },

@@ -1,7 +1,6 @@
 // Wires the poller's ports to their AWS/HTTP adapters. Used by the Lambda
 // handler (once per container), the local runtime, the demo and the benchmark.
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Bitrix24Client } from '../bitrix24/index.js';
 import type { SourceConfig } from '../shared/config.js';
@@ -10,6 +9,7 @@ import { bitrix24EventSource } from './bitrix24-event-source.js';
 import { DynamoDbQuarantineStore } from './dynamodb-quarantine-store.js';
 import { DynamoDbSourceStateStore } from './dynamodb-source-state.js';
 import { PollerConfigError } from './errors.js';
+import type { PayloadWriter } from './payload-writer.js';
 import { powertoolsLogger, powertoolsMetrics } from './observability.js';
 import { DEFAULT_TUNING, type PollerDependencies, type PollerTuning } from './poll-loop.js';
 import type { PollerLogger, PollerMetrics } from './ports.js';
@@ -22,7 +22,8 @@ export interface CreatePollerDependenciesInput {
   readonly botToken?: string;
   readonly dynamoDb: DynamoDBClient;
   readonly sqs: SQSClient;
-  readonly s3: S3Client;
+  /** Claim checks and large quarantined events (the payload bucket): s3PayloadWriter(s3Client), or signedPutPayloadWriter in the Lambda. */
+  readonly payloads: PayloadWriter;
   readonly stateTableName: string;
   /** Route key → queue URL, including the catch-all. */
   readonly queueUrls: Readonly<Record<string, string>>;
@@ -54,7 +55,7 @@ export function createPollerDependencies(input: CreatePollerDependenciesInput): 
     events: bitrix24EventSource(input.client, input.source, input.botToken),
     sink: new SqsEventSink({
       sqs: input.sqs,
-      s3: input.s3,
+      payloads: input.payloads,
       sourceId: input.source.id,
       portal: input.client.portal,
       queueUrls: input.queueUrls,
@@ -66,7 +67,7 @@ export function createPollerDependencies(input: CreatePollerDependenciesInput): 
     state: new DynamoDbSourceStateStore({ client: input.dynamoDb, tableName: input.stateTableName, sourceId: input.source.id }),
     quarantine: new DynamoDbQuarantineStore({
       dynamoDb: input.dynamoDb,
-      s3: input.s3,
+      payloads: input.payloads,
       tableName: input.stateTableName,
       payloadBucketName: input.payloadBucketName,
       sourceId: input.source.id,

@@ -10,15 +10,16 @@
 // Writes are idempotent (same event → same key, same content), so a page
 // fetched again after a crash quarantines onto the same items.
 import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { RejectedEvent } from '../shared/event-types.js';
 import { STATE_TABLE } from '../shared/topology.js';
 import { QuarantineError } from './errors.js';
+import type { PayloadWriter } from './payload-writer.js';
 import type { QuarantineStore } from './ports.js';
 
 export interface DynamoDbQuarantineStoreOptions {
   readonly dynamoDb: DynamoDBClient;
-  readonly s3: S3Client;
+  /** Where raw events above maxInlineBytes go (the payload bucket). */
+  readonly payloads: PayloadWriter;
   readonly tableName: string;
   readonly payloadBucketName: string;
   readonly sourceId: string;
@@ -67,7 +68,7 @@ export class DynamoDbQuarantineStore implements QuarantineStore {
         item.raw = { S: raw };
       } else {
         const key = `quarantine/${encodeURIComponent(sourceId)}/${id}.json`;
-        await this.options.s3.send(new PutObjectCommand({ Bucket: payloadBucketName, Key: key, Body: raw, ContentType: 'application/json' }));
+        await this.options.payloads.putJson({ bucket: payloadBucketName, key, body: raw });
         item.rawRef = { M: { bucket: { S: payloadBucketName }, key: { S: key } } };
       }
       await this.options.dynamoDb.send(new PutItemCommand({ TableName: tableName, Item: item }));

@@ -25,7 +25,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { STATE_TABLE } from '../shared/topology.js';
 import { LeaseBusyError, LeaseLostError, OffsetMovedError, OffsetRegressionError, StateStoreError } from './errors.js';
-import type { CommitInput, Lease, SourceState, SourceStateStore } from './ports.js';
+import type { BotRemoval, CommitInput, Lease, SourceState, SourceStateStore } from './ports.js';
 
 export interface DynamoDbSourceStateOptions {
   readonly client: DynamoDBClient;
@@ -48,6 +48,14 @@ function num(item: Item | undefined, name: string): number | undefined {
 
 function str(item: Item | undefined, name: string): string | undefined {
   return item?.[name]?.S;
+}
+
+/** The bot-removal mark (bot-removed.ts), when the item has one. */
+function botRemovalOf(item: Item | undefined): { botRemoved?: BotRemoval } {
+  const at = num(item, 'botRemovedAt');
+  const botId = num(item, 'botRemovedBotId');
+  if (at === undefined || botId === undefined) return {};
+  return { botRemoved: { at, botId, eventId: num(item, 'botRemovedEventId') ?? 0 } };
 }
 
 const OWNED = 'leaseOwner = :owner AND fencingToken = :token';
@@ -140,6 +148,7 @@ export class DynamoDbSourceStateStore implements SourceStateStore {
       ...optional('unsubscribedAt', num(item, 'unsubscribedAt')),
       ...optional('lastFetchAt', num(item, 'lastFetchAt')),
       ...optional('lastFetchHadMore', item?.lastFetchHadMore?.BOOL),
+      ...botRemovalOf(item),
     };
   }
 
@@ -212,6 +221,15 @@ export class DynamoDbSourceStateStore implements SourceStateStore {
       update: 'SET subscribed = :true, subscribedAt = :now',
       condition: OWNED,
       values: { ...this.owned(lease), ':true': { BOOL: true }, ':now': { N: String(input.now) } },
+    });
+    if (!result.ok) throw this.lost(lease, result.old);
+  }
+
+  async markBotRemoved(lease: Lease, removal: BotRemoval): Promise<void> {
+    const result = await this.update('recording the removal of the bot', {
+      update: 'SET botRemovedAt = :at, botRemovedBotId = :botId, botRemovedEventId = :eventId',
+      condition: OWNED,
+      values: { ...this.owned(lease), ':at': { N: String(removal.at) }, ':botId': { N: String(removal.botId) }, ':eventId': { N: String(removal.eventId) } },
     });
     if (!result.ok) throw this.lost(lease, result.old);
   }

@@ -146,3 +146,23 @@ export class PollerConfigError extends PollerError {
     this.name = 'PollerConfigError';
   }
 }
+
+/** Writing an object to the payload bucket (claim check, quarantined raw event) failed after its retries. */
+export class PayloadWriteError extends PollerError {
+  readonly bucket: string;
+  readonly httpStatus?: number;
+  /** S3's error code (`NoSuchBucket`, `AccessDenied`…), or the network error's code. */
+  readonly s3Code?: string;
+  constructor(fields: { bucket: string; key: string; attempts: number; httpStatus?: number; s3Code?: string }, options?: ErrorOptions) {
+    const what = fields.httpStatus === undefined ? (fields.s3Code ?? 'a network error') : `HTTP ${fields.httpStatus}${fields.s3Code === undefined ? '' : ` ${fields.s3Code}`}`;
+    super(
+      `PutObject of ${fields.key} to bucket ${fields.bucket} failed after ${fields.attempts} attempt(s): ${what}. Check the bucket exists, the role may s3:PutObject on it and kms:GenerateDataKey on its key.`,
+      'PAYLOAD_WRITE_FAILED',
+      options,
+    );
+    this.name = 'PayloadWriteError';
+    this.bucket = fields.bucket;
+    if (fields.httpStatus !== undefined) this.httpStatus = fields.httpStatus;
+    if (fields.s3Code !== undefined) this.s3Code = fields.s3Code;
+  }
+}

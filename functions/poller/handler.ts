@@ -7,9 +7,8 @@ import type { Context } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { s3ClientConfig, sqsClientConfig } from '../shared/aws-client-config.js';
+import { sqsClientConfig } from '../shared/aws-client-config.js';
 import {
   createBitrix24Client,
   dynamoDbTokenStoreFactory,
@@ -22,6 +21,8 @@ import { parseSourceConfig, secretNameOf, type SourceConfig, type SourceConfigIn
 import { METRICS_NAMESPACE } from '../shared/observability.js';
 import { createPollerDependencies } from './dependencies.js';
 import { readPollerEnvironment, type PollerEnvironment } from './environment.js';
+import type { PayloadWriter } from './payload-writer.js';
+import { signedPutPayloadWriter } from './signed-put-payload-writer.js';
 import { POLLER_SERVICE_NAME, powertoolsLogger, powertoolsMetrics } from './observability.js';
 import { pollSource, type PollerDependencies, type PollerTuning, type PollReport } from './poll-loop.js';
 
@@ -34,7 +35,8 @@ export interface PollerHandlerOptions {
   readonly env?: () => Readonly<Record<string, string | undefined>>;
   readonly dynamoDb?: DynamoDBClient;
   readonly sqs?: SQSClient;
-  readonly s3?: S3Client;
+  /** @default a signed PutObject over the DynamoDB client (signed-put-payload-writer.ts); tests pass s3PayloadWriter(s3Client) */
+  readonly payloads?: PayloadWriter;
   /** @default Secrets Manager with a 5-minute cache */
   readonly secrets?: SecretReader;
   readonly logger?: Logger;
@@ -48,7 +50,7 @@ interface Container {
   readonly env: PollerEnvironment;
   readonly dynamoDb: DynamoDBClient;
   readonly sqs: SQSClient;
-  readonly s3: S3Client;
+  readonly payloads: PayloadWriter;
   readonly secrets: SecretReader;
   readonly logger: Logger;
   readonly metrics: Metrics;
@@ -60,11 +62,12 @@ interface Container {
 export function createPollerHandler(options: PollerHandlerOptions = {}): (event: PollerEvent, context: Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>) => Promise<PollReport> {
   let container: Container | undefined;
   const containerOf = (): Container => {
+    const dynamoDb = options.dynamoDb ?? new DynamoDBClient({});
     container ??= {
       env: readPollerEnvironment((options.env ?? (() => process.env))()),
-      dynamoDb: options.dynamoDb ?? new DynamoDBClient({}),
+      dynamoDb,
       sqs: options.sqs ?? new SQSClient(sqsClientConfig()),
-      s3: options.s3 ?? new S3Client(s3ClientConfig()),
+      payloads: options.payloads ?? signedPutPayloadWriter({ client: dynamoDb }),
       secrets: options.secrets ?? createSecretReader(),
       logger: options.logger ?? new Logger({ serviceName: POLLER_SERVICE_NAME }),
       metrics: options.metrics ?? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: POLLER_SERVICE_NAME }),
@@ -99,7 +102,7 @@ export function createPollerHandler(options: PollerHandlerOptions = {}): (event:
       ...(botToken === undefined ? {} : { botToken }),
       dynamoDb: c.dynamoDb,
       sqs: c.sqs,
-      s3: c.s3,
+      payloads: c.payloads,
       stateTableName: c.env.stateTableName,
       queueUrls: c.env.queueUrls,
       routes: c.env.routes,

@@ -20,6 +20,7 @@ import type { SourceConfig } from '../shared/config.js';
 import type { EventPage } from '../shared/event-types.js';
 import { POLLER_METRICS } from '../shared/observability.js';
 import { routeFor } from '../shared/topology.js';
+import { recordBotRemoval, reportStandingBotRemoval, botRemovalIn, standingBotRemoval } from './bot-removed.js';
 import { classifyFailure, describeError } from './error-policy.js';
 import { LeaseBusyError, LeaseLostError, OffsetMovedError, PollerError } from './errors.js';
 import { nextIdleDelayMs } from './idle-interval.js';
@@ -80,7 +81,7 @@ export interface PollerDependencies {
   readonly tuning: PollerTuning;
 }
 
-export type StopReason = 'deadline' | 'drained' | 'lease-lost' | 'lease-busy' | 'fatal-error';
+export type StopReason = 'deadline' | 'drained' | 'lease-lost' | 'lease-busy' | 'fatal-error' | 'bot-removed';
 
 export interface PollReport {
   readonly sourceId: string;
@@ -191,6 +192,13 @@ class PollRun {
       return this.report('fatal-error');
     }
     deps.logger.info('lease acquired', { ...this.log, fencingToken: this.lease.fencingToken, committedOffset: this.offset, mode: this.mode });
+    const removed = standingBotRemoval(state, this.source);
+    if (removed !== undefined) {
+      reportStandingBotRemoval(deps, this.source.id, removed, this.log);
+      await this.release();
+      this.flushMetrics();
+      return this.report('bot-removed');
+    }
 
     let stoppedBecause: StopReason;
     try {
@@ -340,6 +348,11 @@ class PollRun {
       this.errorCode = undefined;
 
       await this.deliver(page, fetchStartedAt);
+      const removal = botRemovalIn(page.events, source, deps.now());
+      if (removal !== undefined) {
+        await recordBotRemoval(deps, this.currentLease(), removal, this.log);
+        return 'bot-removed';
+      }
 
       if (page.hasMore) {
         idleMs = undefined;

@@ -64,6 +64,15 @@ export interface SourceState {
   readonly lastFetchAt?: number;
   /** Whether that page said hasMore. */
   readonly lastFetchHadMore?: boolean;
+  /** The source's bot was removed (ONIMBOTV2DELETE): the poller stops polling it (bot-removed.ts). */
+  readonly botRemoved?: BotRemoval;
+}
+
+/** Which bot was removed, by which event, when (ms epoch). */
+export interface BotRemoval {
+  readonly botId: number;
+  readonly eventId: number;
+  readonly at: number;
 }
 
 export interface CommitInput {
@@ -99,6 +108,8 @@ export interface SourceStateStore {
   commit(lease: Lease, input: CommitInput): Promise<Lease>;
   /** Records a successful Event.subscribe (conditional on the lease). */
   markSubscribed(lease: Lease, input: { now: number }): Promise<void>;
+  /** Records that the source's bot was removed (conditional on the lease). Optional: a store without it polls on. */
+  markBotRemoved?(lease: Lease, removal: BotRemoval): Promise<void>;
   /** Gives the lease up (conditional on still holding it; a lost lease is not an error here). */
   release(lease: Lease, input: { now: number }): Promise<void>;
 }

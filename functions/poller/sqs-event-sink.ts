@@ -13,7 +13,6 @@
 // - An event whose message would exceed maxMessageBytes goes through a claim
 //   check: the whole InlineEnvelope is stored in the payload bucket under a
 //   deterministic key and the queue gets a ClaimCheckEnvelope.
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand, type SQSClient, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import {
   ENVELOPE_SCHEMA_VERSION,
@@ -26,11 +25,13 @@ import type { RawBitrixEvent } from '../shared/event-types.js';
 import { QUEUE_SETTINGS, routeFor } from '../shared/topology.js';
 import { planBatches } from './batch-plan.js';
 import { MissingQueueError, PublishError } from './errors.js';
+import type { PayloadWriter } from './payload-writer.js';
 import type { EventSink, PublishInput, PublishResult } from './ports.js';
 
 export interface SqsEventSinkOptions {
   readonly sqs: SQSClient;
-  readonly s3: S3Client;
+  /** Where claim checks go (the payload bucket). */
+  readonly payloads: PayloadWriter;
   readonly sourceId: string;
   /** Portal host, written into every envelope. */
   readonly portal: string;
@@ -171,9 +172,7 @@ export class SqsEventSink implements EventSink {
 
     const key = `claim-check/${encodeURIComponent(sourceId)}/${event.eventId}.json`;
     try {
-      await this.options.s3.send(
-        new PutObjectCommand({ Bucket: payloadBucketName, Key: key, Body: body, ContentType: 'application/json' }),
-      );
+      await this.options.payloads.putJson({ bucket: payloadBucketName, key, body });
     } catch (error) {
       throw new PublishError(
         `Source "${sourceId}": storing oversized event ${event.eventId} (${bytes} bytes) in bucket ${payloadBucketName} failed (${error instanceof Error ? error.name : 'unknown error'}).`,

@@ -20,6 +20,41 @@ export const idleIntervalSchema = z
     message: 'minSeconds must be ≤ maxSeconds (Bitrix24 recommends 5–30 s between idle polls)',
   });
 
+/** `{langCode: text}` with two-letter lower-case language codes (imbot.v2/commands/command-register.md, `title`, `params`). */
+const localizedTextSchema = z.record(
+  z.string().regex(/^[a-z]{2}$/, 'language codes are two lower-case letters, e.g. "en", "de"'),
+  z.string().min(1).max(255),
+);
+
+/**
+ * One slash command of a bot source, as `imbot.v2.Command.register` takes it
+ * (api-reference/chat-bots/chat-bots-v2/imbot.v2/commands/command-register.md, `fields`);
+ * `bot commands --sync` registers missing ones and updates changed ones (Command.update).
+ */
+export const botCommandConfigSchema = z
+  .object({
+    /** With its slash, as ONIMBOTV2COMMANDADD carries it and the router's `commands` keys it: "/help". Sent without the slash. */
+    command: z.string().regex(/^\/[A-Za-z0-9_-]{1,64}$/, 'a slash and one word of letters, digits, - or _, e.g. "/help"'),
+    /** Title per language, shown in the command list: `{"en": "Show help"}`. Required unless `hidden`. */
+    title: localizedTextSchema.optional(),
+    /** Hint for the parameters per language: `{"en": "topic"}`. @default none */
+    params: localizedTextSchema.optional(),
+    /** Available in every chat, not only where the bot is a member. @default false */
+    common: z.boolean().default(false),
+    /** Not shown in the command list. @default false */
+    hidden: z.boolean().default(false),
+    /** Extranet users may call it. @default false */
+    extranetSupport: z.boolean().default(false),
+  })
+  .strict()
+  .superRefine((command, ctx) => {
+    if (!command.hidden && (command.title === undefined || Object.keys(command.title).length === 0)) {
+      ctx.addIssue({ code: 'custom', path: ['title'], message: 'required for a visible command (command-register.md): e.g. {"en": "Show help"}, or set "hidden": true' });
+    }
+  });
+
+export type BotCommandConfig = z.output<typeof botCommandConfigSchema>;
+
 export const sourceConfigSchema = z
   .object({
     /** Unique id: lower-case letters, digits, dashes (≤ 40). Names the schedule, state item and message groups. */
@@ -51,9 +86,20 @@ export const sourceConfigSchema = z
     pageLimit: z.number().int().min(1).max(1000).default(1000),
     /** A disabled source keeps its state and queues but is not scheduled. @default true */
     enabled: z.boolean().default(true),
+    /** Bot sources: the bot's slash commands, kept registered by `b24-pipeline bot commands --sync`. @default none */
+    commands: z.array(botCommandConfigSchema).max(100).optional(),
   })
   .strict()
   .superRefine((source, ctx) => {
+    if (source.commands !== undefined) {
+      if (source.kind !== 'bot') ctx.addIssue({ code: 'custom', path: ['commands'], message: 'commands apply to kind "bot" only' });
+      const seen = new Set<string>();
+      source.commands.forEach((command, index) => {
+        const name = command.command.toLowerCase();
+        if (seen.has(name)) ctx.addIssue({ code: 'custom', path: ['commands', index, 'command'], message: `"${command.command}" is listed twice (commands match regardless of case)` });
+        seen.add(name);
+      });
+    }
     if (source.kind === 'bot' && source.botId === undefined) {
       ctx.addIssue({ code: 'custom', path: ['botId'], message: 'required for kind "bot": bot.id from imbot.v2.Bot.register (`npm run cli -- bot register` prints it)' });
     }

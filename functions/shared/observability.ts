@@ -43,6 +43,8 @@ export const POLLER_METRICS = {
    * no shard running at all is staleness too.
    */
   fleetMaxStalenessSeconds: 'FleetMaxStalenessSeconds',
+  /** The source's bot was removed (ONIMBOTV2DELETE): 1 on that run and on every later run that skips the source. Alarmed on. */
+  botDeleted: 'BotDeleted',
 } as const;
 
 export const CONSUMER_METRICS = {

@@ -1,6 +1,6 @@
 // The imbot.v2 methods a bot calls after an event, with the parameters, limits
 // and error codes of their doc pages (api-reference/chat-bots/chat-bots-v2/imbot.v2/…):
-// Bot.register/update/unregister/list, Command.register/answer,
+// Bot.register/update/unregister/list, Command.register/update/answer,
 // Chat.Message.send/update/delete/read, Chat.InputAction.notify. Each call
 // that acts is recorded (sim.records) and acts on the messenger, so a bot's
 // message is a real message that its chats' members see as events.
@@ -24,6 +24,58 @@ export const INPUT_ACTION_CODES = [
   'IMBOT_AGENT_ACTION_CALCULATING',
   'IMBOT_AGENT_ACTION_READING_DOCS',
   'IMBOT_AGENT_ACTION_COMPOSING',
+] as const;
+
+/** imbot.v2/messages/chat-message-reaction-add.md "Available Reaction Codes" (the list may change without notice). */
+export const REACTION_CODES = [
+  'like',
+  'dislike',
+  'faceWithTearsOfJoy',
+  'redHeart',
+  'neutralFace',
+  'fire',
+  'cry',
+  'slightlySmilingFace',
+  'winkingFace',
+  'laugh',
+  'kiss',
+  'wonder',
+  'slightlyFrowningFace',
+  'loudlyCryingFace',
+  'faceWithStuckOutTongue',
+  'faceWithStuckOutTongueAndWinkingEye',
+  'smilingFaceWithSunglasses',
+  'confusedFace',
+  'flushedFace',
+  'thinkingFace',
+  'angry',
+  'smilingFaceWithHorns',
+  'faceWithThermometer',
+  'facepalm',
+  'poo',
+  'flexedBiceps',
+  'clappingHands',
+  'raisedHand',
+  'smilingFaceWithHeartEyes',
+  'smilingFaceWithHearts',
+  'pleadingFace',
+  'relievedFace',
+  'foldedHands',
+  'okHand',
+  'signHorns',
+  'loveYouGesture',
+  'clownFace',
+  'partyingFace',
+  'questionMark',
+  'exclamationMark',
+  'lightBulb',
+  'bomb',
+  'sleepingSymbol',
+  'crossMark',
+  'whiteHeavyCheckMark',
+  'eyes',
+  'handshake',
+  'hundredPoints',
 ] as const;
 
 function fail(status: number, code: string, description: string): MethodOutcome {
@@ -219,6 +271,44 @@ const commandRegister = withBot((env, call, bot) => {
   };
 });
 
+/**
+ * imbot.v2/commands/command-update.md: `commandId` + `fields` (each key optional;
+ * `title`/`params` per language, the simulator keeps one text) → `{command}`.
+ * COMMAND_NOT_FOUND for another bot's or an unknown id; COMMAND_ALREADY_EXISTS for a taken name.
+ */
+const commandUpdate = withBot((_env, call, bot) => {
+  const rawId = param(call.params, 'commandId');
+  const commandId = typeof rawId === 'string' ? Number(rawId) : rawId;
+  const existing = typeof commandId === 'number' ? bot.commands.get(commandId) : undefined;
+  if (existing === undefined) return fail(400, 'COMMAND_NOT_FOUND', 'Command not found');
+  const fields = objectParam(call.params, 'fields') ?? {};
+  let command = existing.command;
+  const rawName = param(fields, 'command');
+  if (rawName !== undefined) {
+    if (typeof rawName !== 'string') return fail(400, 'COMMAND_NAME_INVALID', 'Command name is invalid');
+    const word = rawName.replace(/^\//, '');
+    if (word === '') return fail(400, 'COMMAND_NAME_EMPTY', 'Command name is empty');
+    if (!/^[^\s/]+$/.test(word)) return fail(400, 'COMMAND_NAME_INVALID', 'Command name is invalid');
+    command = `/${word}`;
+    if ([...bot.commands.values()].some((c) => c.id !== existing.id && c.command === command)) return fail(400, 'COMMAND_ALREADY_EXISTS', 'Command already exists');
+  }
+  const has = (name: string): boolean => param(fields, name) !== undefined;
+  const updated = {
+    ...existing,
+    command,
+    ...(has('title') ? { title: localized(param(fields, 'title')) } : {}),
+    ...(has('params') ? { params: localized(param(fields, 'params')) } : {}),
+    ...(has('common') ? { common: boolParam(fields, 'common') } : {}),
+    ...(has('hidden') ? { hidden: boolParam(fields, 'hidden') } : {}),
+    ...(has('extranetSupport') ? { extranetSupport: boolParam(fields, 'extranetSupport') } : {}),
+  };
+  bot.commands.set(existing.id, updated);
+  return {
+    ok: true,
+    result: { command: { id: updated.id, botId: bot.id, command: updated.command, common: updated.common, hidden: updated.hidden, extranetSupport: updated.extranetSupport } },
+  };
+});
+
 const commandAnswer = withBot((env, call, bot) => {
   const commandId = intParam(call.params, 'commandId');
   const messageId = intParam(call.params, 'messageId');
@@ -317,6 +407,29 @@ const inputActionNotify = withBot((env, call, bot) => {
   return { ok: true, result: { result: true } };
 });
 
+/**
+ * imbot.v2/messages/chat-message-reaction-add.md: the bot must be in the
+ * message's chat (ACCESS_DENIED), the code must exist (REACTION_NOT_FOUND), and
+ * the same reaction twice is REACTION_ALREADY_SET. The message's author (a bot
+ * too) sees ONIMBOTV2REACTIONCHANGE / ONIMV2REACTIONCHANGE.
+ */
+const reactionAdd = withBot((env, call, bot) => {
+  const messageId = intParam(call.params, 'messageId');
+  const room = typeof messageId === 'number' ? env.messenger.roomOfMessage(messageId) : undefined;
+  const stored = typeof messageId === 'number' ? room?.messages.get(messageId) : undefined;
+  if (room === undefined || stored === undefined || stored.deleted || typeof messageId !== 'number' || !room.members.has(bot.id)) {
+    return fail(403, 'ACCESS_DENIED', 'Access denied');
+  }
+  const reaction = stringParam(call.params, 'reaction') ?? '';
+  if (!(REACTION_CODES as readonly string[]).includes(reaction)) return fail(400, 'REACTION_NOT_FOUND', 'Reaction not found');
+  if (env.records.reactions.some((r) => r.botId === bot.id && r.messageId === messageId && r.reaction === reaction)) {
+    return fail(400, 'REACTION_ALREADY_SET', 'Reaction already set');
+  }
+  env.messenger.react(room, messageId, bot.id, reaction, 'add');
+  env.records.reactions.push({ botId: bot.id, messageId, reaction, at: call.now });
+  return { ok: true, result: { result: true } };
+});
+
 /** imbot.v2/bots/bot-get.md: by `botId` or `code` (of the caller's app); answers `{bot, users}` like register. */
 const get: MethodHandler = (env, call) => {
   const code = stringParam(call.params, 'code');
@@ -357,6 +470,7 @@ export const BOT_METHODS: ReadonlyArray<readonly [string, MethodHandler]> = [
   ['imbot.v2.bot.list', list],
   ['imbot.v2.bot.get', get],
   ['imbot.v2.command.register', commandRegister],
+  ['imbot.v2.command.update', commandUpdate],
   ['imbot.v2.command.answer', commandAnswer],
   ['imbot.v2.command.list', commandList],
   ['imbot.v2.chat.message.send', messageSend],
@@ -364,4 +478,5 @@ export const BOT_METHODS: ReadonlyArray<readonly [string, MethodHandler]> = [
   ['imbot.v2.chat.message.delete', messageDelete],
   ['imbot.v2.chat.message.read', messageRead],
   ['imbot.v2.chat.inputaction.notify', inputActionNotify],
+  ['imbot.v2.chat.message.reaction.add', reactionAdd],
 ];

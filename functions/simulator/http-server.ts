@@ -74,8 +74,8 @@ function readBody(req: IncomingMessage): Promise<string | undefined> {
 type OperatingBuckets = Map<number, number>;
 
 /** Fields of a call worth recording, read leniently (a bad value is simply not recorded). */
-function recordFields(params: Params): Pick<CallRecord, 'offset' | 'limit' | 'botId' | 'withUserEvents'> {
-  const out: { offset?: number; limit?: number; botId?: number; withUserEvents?: boolean } = {};
+function recordFields(params: Params): Pick<CallRecord, 'offset' | 'limit' | 'botId' | 'withUserEvents' | 'botTokenSent'> {
+  const out: { offset?: number; limit?: number; botId?: number; withUserEvents?: boolean; botTokenSent?: boolean } = {};
   const offset = intParam(params, 'offset');
   if (typeof offset === 'number') out.offset = offset;
   const limit = intParam(params, 'limit');
@@ -83,6 +83,8 @@ function recordFields(params: Params): Pick<CallRecord, 'offset' | 'limit' | 'bo
   const botId = intParam(params, 'botId');
   if (typeof botId === 'number') out.botId = botId;
   if (boolParam(params, 'withUserEvents')) out.withUserEvents = true;
+  const botToken = stringParam(params, 'botToken');
+  if (botToken !== undefined && botToken !== '') out.botTokenSent = true;
   return out;
 }
 

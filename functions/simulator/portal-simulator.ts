@@ -54,7 +54,7 @@ export async function startPortalSimulator(options: PortalSimulatorOptions = {})
   const bucket = rateLimit === false ? undefined : new LeakyBucket(rateLimit);
   let calls: CallRecord[] = [];
   const sentMessages: SentMessage[] = [];
-  const records: SimulatorRecords = { messages: sentMessages, edits: [], deletes: [], reads: [], typing: [], commandAnswers: [], botCalls: [] };
+  const records: SimulatorRecords = { messages: sentMessages, edits: [], deletes: [], reads: [], typing: [], commandAnswers: [], botCalls: [], reactions: [], userActions: [] };
   let nextMessageId = 900_000;
   const emit = (target: EventTarget, type: string, data: unknown): RawBitrixEvent | undefined => state.emit(target, type, data);
   const messenger = new Messenger(state, now, emit);

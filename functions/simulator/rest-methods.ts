@@ -128,6 +128,61 @@ function addMessage(viaBot: boolean): MethodHandler {
   };
 }
 
+// What a user does besides posting, as the calling user (api-reference/chats/messages/).
+
+/** im-message-update.md: own messages only (CANT_EDIT_MESSAGE); MESSAGE_ID_ERROR without an id. */
+const userMessageUpdate: MethodHandler = (env, call) => {
+  const messageId = intParam(call.params, 'messageId');
+  if (typeof messageId !== 'number') return fail(400, 'MESSAGE_ID_ERROR', "Message ID can't be empty");
+  const room = env.messenger.roomOfMessage(messageId);
+  const stored = room?.messages.get(messageId);
+  if (room === undefined || stored === undefined || stored.deleted || stored.message.authorId !== call.userId) {
+    return fail(400, 'CANT_EDIT_MESSAGE', "Time has expired for modification or you don't have access");
+  }
+  const text = stringParam(call.params, 'message') ?? stored.message.text;
+  const edited = env.messenger.edit(room, messageId, call.userId, text);
+  env.records.userActions.push({ method: 'im.message.update', userId: call.userId, messageId, text: edited?.text ?? text, at: call.now });
+  return { ok: true, result: true };
+};
+
+/** im-dialog-read.md: DIALOG_ID required; answers {dialogId, chatId, lastId, counter}. */
+const userDialogRead: MethodHandler = (env, call) => {
+  const dialogId = stringParam(call.params, 'dialogId') ?? '';
+  const room = dialogId === '' ? undefined : env.messenger.resolveDialog(call.userId, dialogId);
+  if (room === undefined) return fail(400, 'DIALOG_ID_EMPTY', "Dialog ID can't be empty");
+  const upTo = intParam(call.params, 'messageId');
+  const ids = [...room.messages.values()].filter((m) => !m.deleted && (typeof upTo !== 'number' || m.message.id <= upTo)).map((m) => m.message.id);
+  env.records.userActions.push({ method: 'im.dialog.read', userId: call.userId, dialogId, ...(typeof upTo === 'number' ? { messageId: upTo } : {}), at: call.now });
+  return { ok: true, result: { dialogId, chatId: room.chat.id, lastId: ids.at(-1) ?? 0, counter: 0 } };
+};
+
+/** im-dialog-writing.md: DIALOG_ID required; ACCESS_ERROR outside the chat. */
+const userDialogWriting: MethodHandler = (env, call) => {
+  const dialogId = stringParam(call.params, 'dialogId') ?? '';
+  if (dialogId === '') return fail(400, 'DIALOG_ID_EMPTY', "Dialog ID can't be empty");
+  const room = env.messenger.resolveDialog(call.userId, dialogId);
+  if (room === undefined || !room.members.has(call.userId)) return fail(400, 'ACCESS_ERROR', 'Action unavailable');
+  env.records.userActions.push({ method: 'im.dialog.writing', userId: call.userId, dialogId, at: call.now });
+  return { ok: true, result: true };
+};
+
+/** im-message-like.md: ACTION plus / minus / auto (default auto: toggles); WITHOUT_CHANGES when the state is already so. */
+const userMessageLike: MethodHandler = (env, call) => {
+  const messageId = intParam(call.params, 'messageId');
+  if (typeof messageId !== 'number') return fail(400, 'MESSAGE_ID_ERROR', "Message ID can't be empty");
+  const room = env.messenger.roomOfMessage(messageId);
+  const stored = room?.messages.get(messageId);
+  if (room === undefined || stored === undefined || stored.deleted) return fail(400, 'MESSAGE_ID_ERROR', "Message ID can't be empty");
+  const liked = env.records.reactions.findIndex((r) => r.userId === call.userId && r.messageId === messageId && r.reaction === 'like');
+  const requested = (stringParam(call.params, 'action') ?? 'auto').toLowerCase();
+  const action = requested === 'plus' || requested === 'minus' ? requested : liked >= 0 ? 'minus' : 'plus';
+  if ((action === 'plus') === liked >= 0) return fail(400, 'WITHOUT_CHANGES', 'Action completed without changes');
+  env.messenger.react(room, messageId, call.userId, 'like', action === 'plus' ? 'add' : 'delete');
+  if (action === 'plus') env.records.reactions.push({ userId: call.userId, messageId, reaction: 'like', at: call.now });
+  else env.records.reactions.splice(liked, 1);
+  return { ok: true, result: true };
+};
+
 const METHODS = new Map<string, MethodHandler>([
   [
     'im.v2.event.subscribe',
@@ -147,6 +202,10 @@ const METHODS = new Map<string, MethodHandler>([
   ['imbot.v2.event.get', botEventGet],
   ['im.message.add', addMessage(false)],
   ['imbot.message.add', addMessage(true)],
+  ['im.message.update', userMessageUpdate],
+  ['im.dialog.read', userDialogRead],
+  ['im.dialog.writing', userDialogWriting],
+  ['im.message.like', userMessageLike],
   ...BOT_METHODS,
   [
     'server.time',

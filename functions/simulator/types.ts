@@ -80,6 +80,17 @@ export interface SimulatorRecords {
     readonly at: number;
   }[];
   readonly botCalls: BotCallRecord[];
+  /** Reactions set by imbot.v2.Chat.Message.Reaction.add (botId) or im.message.like (userId). */
+  readonly reactions: { readonly botId?: number; readonly userId?: number; readonly messageId: number; readonly reaction: string; readonly at: number }[];
+  /** What a user source did besides posting (api-reference/chats/messages/): im.message.update, im.dialog.read, im.dialog.writing. */
+  readonly userActions: {
+    readonly method: 'im.message.update' | 'im.dialog.read' | 'im.dialog.writing';
+    readonly userId: number;
+    readonly dialogId?: string;
+    readonly messageId?: number;
+    readonly text?: string;
+    readonly at: number;
+  }[];
 }
 
 export type EventTarget = { readonly userId: number } | { readonly botId: number };
@@ -109,6 +120,8 @@ export interface CallRecord {
   readonly errorCode?: string;
   /** Number of events answered by an `Event.get`. */
   readonly eventCount?: number;
+  /** The call carried a non-empty `botToken` (its value is never recorded). */
+  readonly botTokenSent?: boolean;
   /** Fault applied to this call, if any. */
   readonly fault?: FaultKind;
   /** Simulator clock when the call arrived, ms. */

@@ -180,6 +180,13 @@ export class PipelineAlarms extends Construct {
       3,
     );
     perSource(
+      'Alarm-BotDeleted',
+      'bot-deleted',
+      'The bot of a source was removed from the portal (ONIMBOTV2DELETE): the poller no longer polls it. Register the bot again and set its new botId (`sources add <id> … --replace`), or disable the source.',
+      perSourceQuery(POLLER_METRICS.botDeleted),
+      1,
+    );
+    perSource(
       'Alarm-EventsQuarantined',
       'events-quarantined',
       'The poller quarantined invalid events of a source (kept raw with the reason in the state table, committed past, never published). List them with the CLI and decide what to do with each.',

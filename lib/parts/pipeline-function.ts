@@ -1,6 +1,8 @@
 // What every Lambda of the pipeline has in common: its own role (no
 // AWS-managed policy), its own log group, one bundle format, the metrics
 // namespace, and the cdk-nag acknowledgements shared by the parts.
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -15,9 +17,29 @@ import { InvalidPipelinePropsError } from '../errors.js';
 export const MAX_LAMBDA_TIMEOUT_SECONDS = 15 * 60;
 
 /**
+ * The SDK credential chain the Lambda bundles use instead of
+ * `@aws-sdk/credential-provider-node`: the environment only, which is where
+ * Lambda puts the role's credentials (functions/shared/lambda-credentials.ts).
+ * `.ts` next to this repository's sources, `.js` in the installed package.
+ */
+export const LAMBDA_CREDENTIALS_MODULE = resolve(
+  fileURLToPath(new URL('../..', import.meta.url)),
+  `functions/shared/lambda-credentials${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
+);
+
+/** esbuild aliases of every Lambda bundle: module → replacement (absolute path). */
+export const LAMBDA_BUNDLE_ALIASES: Readonly<Record<string, string>> = {
+  '@aws-sdk/credential-provider-node': LAMBDA_CREDENTIALS_MODULE,
+};
+
+/**
  * One bundle format for every Lambda: ESM (the code uses top-level await and
  * ESM-only packages), minified with source maps, the AWS SDK bundled too so
- * its version is the one pinned in package-lock.json. Local esbuild, no Docker.
+ * its version is the one pinned in package-lock.json (the Node 22 runtime has
+ * an SDK v3 of its own, but not ours: a bundled, tested version is the safer
+ * default, and it loads faster than the runtime's unminified files). The SDK's
+ * credential chain is cut to the environment (LAMBDA_BUNDLE_ALIASES). Local
+ * esbuild, no Docker (the alias is an absolute path on this machine).
  */
 export const LAMBDA_BUNDLING: BundlingOptions = {
   format: OutputFormat.ESM,
@@ -32,6 +54,7 @@ export const LAMBDA_BUNDLING: BundlingOptions = {
   forceDockerBundling: false,
   // Quiet synth: esbuild reports warnings and errors only, not its size table.
   logLevel: LogLevel.WARNING,
+  esbuildArgs: { '--alias': Object.entries(LAMBDA_BUNDLE_ALIASES).map(([module, replacement]) => `${module}=${replacement}`) },
 };
 
 export interface PipelineFunctionOptions {

@@ -24,6 +24,7 @@ import { type PortalSimulator, startPortalSimulator } from '../../../functions/s
 import { rigClients, rigEndpoints, uniqueName } from '../../setup/rig.js';
 import { createLocalDynamoDbClient } from '../../../functions/local/aws-emulators.js';
 import { Capture, captureOutput, failingTokenSaves } from './harness.js';
+import { s3PayloadWriter } from '../../../functions/poller/s3-payload-writer.js';
 
 const TOKEN = 'oauth.token';
 const SECRET_MAX_AGE_MS = 300_000;
@@ -95,7 +96,7 @@ function pollerContainer(): (sourceId: string) => Promise<PollReport> {
     }),
     dynamoDb: aws.dynamoDb,
     sqs: aws.sqs,
-    s3: aws.s3,
+    payloads: s3PayloadWriter(aws.s3),
     secrets: secretReader(),
     logger: new Logger({ serviceName: 'secret-follow-poller', logLevel: 'INFO' }),
     metrics: new Metrics({ namespace: 'Test', serviceName: 'secret-follow-poller' }),

@@ -15,6 +15,7 @@ import { DynamoDbQuarantineStore, createPollerDependencies, pollSource, silentLo
 import { parseSourceConfig, type SourceConfig } from '../../../functions/shared/config.js';
 import { type PortalSimulator, startPortalSimulator } from '../../../functions/simulator/index.js';
 import { rigClients, uniqueName } from '../../setup/rig.js';
+import { s3PayloadWriter } from '../../../functions/poller/s3-payload-writer.js';
 
 const { endpoints, dynamoDb, sqs, s3 } = rigClients();
 let sim: PortalSimulator;
@@ -59,7 +60,7 @@ beforeAll(async () => {
     client,
     dynamoDb,
     sqs,
-    s3,
+    payloads: s3PayloadWriter(s3),
     stateTableName: pipeline.stateTableName,
     queueUrls: pipeline.queueUrls,
     routes: pipeline.routes,
@@ -263,7 +264,7 @@ describe('subscription kept truthfully', () => {
         client,
         dynamoDb,
         sqs,
-        s3,
+        payloads: s3PayloadWriter(s3),
         stateTableName: pipeline.stateTableName,
         queueUrls: pipeline.queueUrls,
         routes: pipeline.routes,
@@ -313,7 +314,7 @@ describe('subscription kept truthfully', () => {
 
 describe('quarantine', () => {
   it('status shows the count and last reason; `quarantine` lists each event with its raw JSON', async () => {
-    const store = new DynamoDbQuarantineStore({ dynamoDb, s3, tableName: pipeline.stateTableName, payloadBucketName: pipeline.payloadBucketName, sourceId: 'ops-user' });
+    const store = new DynamoDbQuarantineStore({ dynamoDb, payloads: s3PayloadWriter(s3), tableName: pipeline.stateTableName, payloadBucketName: pipeline.payloadBucketName, sourceId: 'ops-user' });
     const raw = { eventId: 4242, type: 'ONIMV2MESSAGEADD', date: '', data: {} };
     const reason = 'result.events[0].date is not an ISO 8601 date ("")';
     await store.put({ fromOffset: 4240, events: [{ position: 2, eventId: 4242, reason, raw }], now: Date.now() });

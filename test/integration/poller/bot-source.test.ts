@@ -6,6 +6,7 @@ import { createPollerDependencies, pollSource } from '../../../functions/poller/
 import type { InlineEnvelope } from '../../../functions/shared/envelope.js';
 import { BOT_EVENT_TYPES } from '../../../functions/shared/event-types.js';
 import { drainQueues, startRig, type Rig } from './harness.js';
+import { s3PayloadWriter } from '../../../functions/poller/s3-payload-writer.js';
 
 let rig: Rig;
 beforeAll(async () => {
@@ -29,7 +30,7 @@ describe('bot source', () => {
       botToken: bot.botToken,
       dynamoDb: rig.aws.dynamoDb,
       sqs: rig.aws.sqs,
-      s3: rig.aws.s3,
+      payloads: s3PayloadWriter(rig.aws.s3),
       stateTableName: rig.pipeline.stateTableName,
       queueUrls: rig.pipeline.queueUrls,
       routes: rig.pipeline.routes,

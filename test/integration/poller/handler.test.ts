@@ -9,6 +9,7 @@ import { PollerConfigError } from '../../../functions/poller/errors.js';
 import { createPollerHandler } from '../../../functions/poller/handler.js';
 import { ENV } from '../../../functions/shared/observability.js';
 import { captureStdout, drainQueues, startRig, type Rig } from './harness.js';
+import { s3PayloadWriter } from '../../../functions/poller/s3-payload-writer.js';
 
 let rig: Rig;
 beforeAll(async () => {
@@ -39,7 +40,7 @@ describe('poller handler', () => {
       },
       dynamoDb: rig.aws.dynamoDb,
       sqs: rig.aws.sqs,
-      s3: rig.aws.s3,
+      payloads: s3PayloadWriter(rig.aws.s3),
       secrets: createSecretReader({
         fetch: (name) => {
           secretReads.push(name);

@@ -17,6 +17,7 @@ import type { QueueEnvelope } from '../../../functions/shared/envelope.js';
 import { startPortalSimulator, type PortalSimulator } from '../../../functions/simulator/index.js';
 import { rigClients, uniqueName } from '../../setup/rig.js';
 import { RecordingMetrics } from '../../unit/poller/fakes.js';
+import { s3PayloadWriter } from '../../../functions/poller/s3-payload-writer.js';
 
 export class FakeTime {
   constructor(public nowMs = 1_750_000_000_000) {}
@@ -218,7 +219,7 @@ export async function startRig(
         client: r.client,
         dynamoDb: aws.dynamoDb,
         sqs: aws.sqs,
-        s3: aws.s3,
+        payloads: s3PayloadWriter(aws.s3),
         stateTableName: pipeline.stateTableName,
         queueUrls: pipeline.queueUrls,
         routes: pipeline.routes,

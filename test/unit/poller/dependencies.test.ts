@@ -8,9 +8,10 @@ import { createBitrix24Client } from '../../../functions/bitrix24/index.js';
 import { createPollerDependencies } from '../../../functions/poller/index.js';
 import { parseSourceConfig } from '../../../functions/shared/config.js';
 import { CATCH_ALL_ROUTE } from '../../../functions/shared/topology.js';
+import { s3PayloadWriter } from '../../../functions/poller/s3-payload-writer.js';
 
 const client = createBitrix24Client({ credentials: { kind: 'webhook', webhookUrl: 'http://127.0.0.1:9/rest/1/abc123def456/' } });
-const aws = { dynamoDb: new DynamoDBClient({ region: 'us-east-1' }), sqs: new SQSClient({ region: 'us-east-1' }), s3: new S3Client({ region: 'us-east-1' }) };
+const aws = { dynamoDb: new DynamoDBClient({ region: 'us-east-1' }), sqs: new SQSClient({ region: 'us-east-1' }), payloads: s3PayloadWriter(new S3Client({ region: 'us-east-1' })) };
 afterAll(async () => {
   await client.close();
 });

@@ -1,6 +1,5 @@
 // SqsEventSink's batching, retry and ordering decisions against a scripted
 // fake SQS (the real SQS path is covered by the integration tests).
-import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient, SendMessageBatchCommand, SendMessageBatchCommandOutput } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { PublishError } from '../../../functions/poller/errors.js';
@@ -26,7 +25,7 @@ function fakeSqs(answer: Answer = (entries) => ({ Successful: entries.map((e) =>
 function sink(sqs: SQSClient, extra: { maxBatchBytes?: number } = {}) {
   return new SqsEventSink({
     sqs,
-    s3: {} as S3Client,
+    payloads: { putJson: () => Promise.reject(new Error('no claim checks in this test')) },
     sourceId: 'src',
     portal: 'example.bitrix24.com',
     queueUrls: { 'message-add': 'q-add', unknown: 'q-unknown' },
