@@ -254,8 +254,8 @@ function errorJson(error: CliError | Bitrix24Error | Error): unknown {
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   if (argv[0] === 'bot') return await runBotCommand(argv.slice(1), io);
-  if (argv[0] === 'say') return await runSayCommand(argv.slice(1), io);
   if (argv[0] === 'sources') return await runSourcesCommand(argv.slice(1), io);
+  if (argv[0] === 'say') return await runSayCommand(argv.slice(1), io);
   let values: Values;
   let positionals: string[];
   try {

@@ -139,11 +139,11 @@ export function bitrix24ClientFactory(input: Bitrix24FactoryInput): ClientFactor
         const latest = await require(sourceId);
         // The registration changed (portal, secret, bot): a client of the new one.
         if (latest.version !== current.version) current = { version: latest.version, client: build(latest) };
-        const { source } = latest;
+        const { client } = current;
         return options?.asBot === true
           ? // The token is read from the build the call uses, so a repeat after a rotated token carries the new one.
-            await current.client.call(method, (built) => paramsAsBot(source.id, source.auth, built.botToken, params), withoutAsBot(options))
-          : await current.client.call(method, params, withoutAsBot(options));
+            await client.call(method, (built) => paramsAsBot(latest.source.id, latest.source.auth, built.botToken, params), withoutAsBot(options))
+          : await client.call(method, params, withoutAsBot(options));
       },
     };
   };

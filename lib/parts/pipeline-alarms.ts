@@ -182,7 +182,7 @@ export class PipelineAlarms extends Construct {
     perSource(
       'Alarm-BotDeleted',
       'bot-deleted',
-      'The bot of a source was removed from the portal (ONIMBOTV2DELETE): the poller no longer polls that source. Register the bot again and set its new botId in the source (`npm run cli -- sources …`), or disable the source.',
+      'The bot of a source was removed from the portal (ONIMBOTV2DELETE): the poller no longer polls it. Register the bot again and set its new botId (`sources add <id> … --replace`), or disable the source.',
       perSourceQuery(POLLER_METRICS.botDeleted),
       1,
     );
