@@ -254,6 +254,7 @@ export class B24EventPipeline extends Construct {
       handler: HANDLER_EXPORT,
       shards: config.fleet.shards,
       sourcesPerInvocation: config.fleet.sourcesPerInvocation,
+      ...(config.fleet.portalBudgets === undefined ? {} : { portalBudgets: config.fleet.portalBudgets }),
       scheduleMinutes: config.scheduleMinutes,
       registryTable: stateTables.registryTable,
       configuredSources: config.sources,

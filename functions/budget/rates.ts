@@ -7,7 +7,9 @@ import { gcraStep, type PortalRate } from './gcra.js';
 import { STANDARD_PORTAL_RATE } from './portal-budget.js';
 
 const rateInput = z.strictObject({ requestsPerSecond: z.number().positive().max(1000).optional(), burst: z.number().int().min(1).max(250).optional() });
-const schema = z.strictObject({ default: rateInput.optional(), portals: z.record(z.string().min(1), rateInput).optional() });
+/** The shape of PORTAL_BUDGETS and of the config's `fleet.portalBudgets`. */
+export const portalRatesSchema = z.strictObject({ default: rateInput.optional(), portals: z.record(z.string().min(1), rateInput).optional() });
+const schema = portalRatesSchema;
 
 export type PortalRatesInput = z.input<typeof schema>;
 

@@ -16,6 +16,24 @@ export type { InlineEnvelope } from '../shared/envelope.js';
 export type { KnownEventType, RawBitrixEvent } from '../shared/event-types.js';
 // The bot's voice on ctx (ctx.reply / typing / read / react / edit): docs/bots.md "Answer from ctx".
 export type { BotVoice, ReplyFields, ReplyOptions, SentMessage, VoiceSource } from '../bot/voice.js';
-export { TYPING_STATUS_CODES, type TypingHandle, type TypingStatusCode } from '../bot/typing-keepalive.js';
 export { markdownToBbCode } from '../bot/markdown-to-bbcode.js';
 export { BotFrameworkError, ReplyTargetError, VoiceSourceError, VoiceUnsupportedError } from '../bot/errors.js';
+// TYPING_STATUS_CODES, IMBOT_AGENT_ACTION_THINKING … COMPOSING, TypingHandle: ctx.typing(code).
+export {
+  TYPING_STATUS_CODES,
+  IMBOT_AGENT_ACTION_THINKING,
+  IMBOT_AGENT_ACTION_SEARCHING,
+  IMBOT_AGENT_ACTION_GENERATING,
+  IMBOT_AGENT_ACTION_ANALYZING,
+  IMBOT_AGENT_ACTION_PROCESSING,
+  IMBOT_AGENT_ACTION_TRANSLATING,
+  IMBOT_AGENT_ACTION_CONNECTING,
+  IMBOT_AGENT_ACTION_CHECKING,
+  IMBOT_AGENT_ACTION_CALCULATING,
+  IMBOT_AGENT_ACTION_READING_DOCS,
+  IMBOT_AGENT_ACTION_COMPOSING,
+  type TypingHandle,
+  type TypingStatusCode,
+} from '../bot/typing-keepalive.js';
+// Route like a bot framework: lambdaConsumer(botRouter({ commands, onMessage, … })) — docs/bots.md.
+export { botRouter, type BotContext, type BotHandler, type BotRouterOptions, type CommandHandler, type MessageFilters, type ParsedCommand } from '../bot/bot-router.js';

@@ -4,6 +4,7 @@
 import * as z from 'zod';
 import { DEFAULT_MAX_ATTEMPTS, DEFAULT_ROUTES, ROUTE_KEY_PATTERN, ROUTINGS, routesFor } from './topology.js';
 import { ConfigError } from './errors.js';
+import { portalRatesSchema } from '../budget/rates.js';
 
 const ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,39}$/;
 const HOST_PATTERN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*(:\d{1,5})?$/i;
@@ -151,6 +152,12 @@ export const pipelineConfigSchema = z
         shards: z.number().int().min(1).max(100).default(2),
         /** Sources one poller invocation claims and polls concurrently, 1–500. @default 50 */
         sourcesPerInvocation: z.number().int().min(1).max(500).default(50),
+        /**
+         * Bitrix24 request budget per portal, shared by every poller shard and consumer calling it (docs/fleet.md):
+         * `{ "default": { "requestsPerSecond": 2, "burst": 10 }, "portals": { "big.bitrix24.com": { "requestsPerSecond": 5 } } }`.
+         * @default 2 requests/s, burst 10 for every portal (the standard plan; Enterprise allows 5/s)
+         */
+        portalBudgets: portalRatesSchema.optional(),
       })
       .strict()
       .default({ shards: 2, sourcesPerInvocation: 50 }),

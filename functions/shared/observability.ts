@@ -89,4 +89,6 @@ export const ENV = {
   registryTableName: 'REGISTRY_TABLE_NAME',
   /** Poller: sources one invocation of a shard claims (config fleet.sourcesPerInvocation). */
   sourcesPerInvocation: 'SOURCES_PER_INVOCATION',
+  /** Poller: request budget per portal, JSON (config fleet.portalBudgets; functions/budget/rates.ts). */
+  portalBudgets: 'PORTAL_BUDGETS',
 } as const;

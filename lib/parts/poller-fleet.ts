@@ -17,6 +17,7 @@ import { Construct } from 'constructs';
 import type { SourceConfig } from '../../functions/shared/config.js';
 import { ENV, POLLER_SERVICE_NAME } from '../../functions/shared/observability.js';
 import { QUEUE_SETTINGS } from '../../functions/shared/topology.js';
+import type { PortalRatesInput } from '../../functions/budget/rates.js';
 import { acknowledge, acknowledgeObjectWildcard, grantKeyUse, logicalIdOf, pipelineFunction, roleOf } from './pipeline-function.js';
 import type { SecretNames } from './source-secrets.js';
 
@@ -36,6 +37,8 @@ export interface PollerFleetProps {
   readonly shards: number;
   /** Sources one invocation claims (config fleet.sourcesPerInvocation). */
   readonly sourcesPerInvocation: number;
+  /** Request budget per portal (config fleet.portalBudgets). @default 2/s, burst 10 per portal */
+  readonly portalBudgets?: PortalRatesInput;
   /** Minutes between scheduled runs of a shard. */
   readonly scheduleMinutes: number;
   /** The registry the shards list and claim sources from (read only). */
@@ -104,6 +107,7 @@ export class PollerFleet extends Construct {
         [ENV.prefix]: props.prefix,
         [ENV.registryTableName]: props.registryTable.tableName,
         [ENV.sourcesPerInvocation]: String(props.sourcesPerInvocation),
+        ...(props.portalBudgets === undefined ? {} : { [ENV.portalBudgets]: JSON.stringify(props.portalBudgets) }),
         POWERTOOLS_SERVICE_NAME: POLLER_SERVICE_NAME,
       },
       ...(props.reservedConcurrency === false ? {} : { reservedConcurrentExecutions: props.reservedConcurrency }),
@@ -114,8 +118,9 @@ export class PollerFleet extends Construct {
     pollerRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'SourceStateLeaseOffsetAndTokens',
-        // Lease, offset and tokens are conditional puts/updates; nothing is deleted.
-        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        // Lease, offset, tokens and the portal budgets (budget#<host>) are conditional puts/updates; nothing is
+        // deleted. BatchGetItem: a shard reads the leases of the registry's sources 100 at a time (fleet-lease-view.ts).
+        actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
         resources: [props.stateTable.tableArn],
       }),
     );

@@ -117,7 +117,7 @@ describe('the npm package in a fresh CDK app', () => {
     const template = JSON.parse(await readFile(join(outdir, 'SupportBot.template.json'), 'utf8')) as { Resources: Record<string, CfnResource> };
     const functions = Object.values(template.Resources).filter((resource) => resource.Type === 'AWS::Lambda::Function');
     const described = functions.map((fn) => fn.Properties.Description ?? '');
-    expect(described.some((text) => text.includes('polls Bitrix24 Event.get'))).toBe(true);
+    expect(described.some((text) => text.includes("polls the registered sources' Event.get"))).toBe(true);
 
     // The routes the user's module is wired to are exactly those of the types it handles.
     const probe = `const m = await import('./${USER_ENTRY}'); process.stdout.write(JSON.stringify(Object.keys(m.handler.handlers)));`;
@@ -134,7 +134,7 @@ describe('the npm package in a fresh CDK app', () => {
     // Every asset was bundled; the user's code is in its bundle and only there.
     const assets = (await readdir(outdir)).filter((name) => name.startsWith('asset.'));
     const bundles = await Promise.all(assets.map(async (asset) => await readFile(join(outdir, asset, 'index.mjs'), 'utf8')));
-    expect(bundles).toHaveLength(3); // poller, default consumer, the user's consumer
+    expect(bundles).toHaveLength(4); // poller, registry seed, default consumer, the user's consumer
     expect(bundles.filter((code) => code.includes(USER_MARKER))).toHaveLength(1);
   }, STEP_TIMEOUT_MS);
 
