@@ -24,6 +24,7 @@ import { BotNotConfiguredError, BotTokenUnknownError, CliError, CliUsageError, C
 import type { CliIo } from './main.js';
 import { sourceClientFor } from './source-credentials.js';
 import { resolveTarget } from './target.js';
+import { OUTPUT_OPTIONS, STACK_OPTIONS } from './common-options.js';
 
 /** bot-register.md: "Maximum length — 40 characters"; change-log.md BOT-BC-0506-1 (BOT_TOKEN_INVALID_LENGTH). */
 export const MAX_BOT_TOKEN_LENGTH = 40;
@@ -62,10 +63,8 @@ Where
 `;
 
 const OPTIONS = {
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-  stack: { type: 'string' },
-  region: { type: 'string' },
+  ...OUTPUT_OPTIONS,
+  ...STACK_OPTIONS,
   source: { type: 'string' },
   local: { type: 'boolean' },
   'env-file': { type: 'string' },

@@ -14,6 +14,7 @@ import { sourceClientFor } from './source-credentials.js';
 import { runSourcesCommand } from './sources.js';
 import { listQuarantinedEvents, readSourceState, recordSubscription, resetCommittedOffset, type SourceStateView } from './source-state.js';
 import { type PipelineTarget, resolveTarget } from './target.js';
+import { OUTPUT_OPTIONS, TARGET_OPTIONS } from './common-options.js';
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
@@ -56,15 +57,8 @@ Output
 `;
 
 const OPTIONS = {
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-  local: { type: 'boolean' },
-  'state-file': { type: 'string' },
-  'dynamodb-endpoint': { type: 'string' },
-  'sqs-endpoint': { type: 'string' },
-  prefix: { type: 'string' },
-  stack: { type: 'string' },
-  region: { type: 'string' },
+  ...OUTPUT_OPTIONS,
+  ...TARGET_OPTIONS,
   source: { type: 'string' },
   route: { type: 'string' },
   all: { type: 'boolean' },

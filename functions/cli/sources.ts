@@ -18,6 +18,7 @@ import { parseSourceSecret } from '../bitrix24/source-secret.js';
 import { CliError, CliUsageError, UnknownSourceError } from './errors.js';
 import type { CliIo } from './main.js';
 import { type PipelineTarget, resolveTarget } from './target.js';
+import { OUTPUT_OPTIONS, TARGET_OPTIONS } from './common-options.js';
 
 export const SOURCES_USAGE = `Usage: b24-pipeline sources <list|show|add|enable|disable|remove> [options]
 
@@ -35,15 +36,8 @@ Target options as for the other commands (--stack <name> [--region <r>], --dynam
 `;
 
 const OPTIONS = {
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-  local: { type: 'boolean' },
-  'state-file': { type: 'string' },
-  'dynamodb-endpoint': { type: 'string' },
-  'sqs-endpoint': { type: 'string' },
-  prefix: { type: 'string' },
-  stack: { type: 'string' },
-  region: { type: 'string' },
+  ...OUTPUT_OPTIONS,
+  ...TARGET_OPTIONS,
   kind: { type: 'string' },
   portal: { type: 'string' },
   auth: { type: 'string' },
