@@ -278,6 +278,7 @@ export class B24EventPipeline extends Construct {
       configuredSources: config.sources,
       registryTable: stateTables.registryTable,
       maxAttempts: resolved.maxAttempts,
+      ...(config.fleet.portalBudgets === undefined ? {} : { portalBudgets: config.fleet.portalBudgets }),
       stateTable: stateTables.stateTable,
       idempotencyTable: stateTables.idempotencyTable,
       payloadBucket: claimCheckBucket.bucket,

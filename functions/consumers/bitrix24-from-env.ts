@@ -15,6 +15,7 @@ import {
   type Bitrix24Logger,
   type Bitrix24Client,
   type Bitrix24Credentials,
+  type RequestGate,
   type SecretReader,
   SecretFollowingClient,
   createBitrix24Client,
@@ -100,12 +101,23 @@ export interface Bitrix24FactoryInput {
   readonly logger?: Bitrix24Logger;
   /** Builds each client from its credentials (tests inject clocks). @default createBitrix24Client({ credentials, logger }) */
   readonly createClient?: (credentials: Bitrix24Credentials) => Bitrix24Client;
+  /**
+   * The portal budget every client of a portal shares with the poller shards (functions/budget, docs/fleet.md):
+   * ctx.bitrix24 and ctx.reply calls take a slot of the portal's bucket before each request. @default none
+   */
+  readonly requestGate?: RequestGate;
 }
 
 export function bitrix24ClientFactory(input: Bitrix24FactoryInput): ClientFactory {
   const secrets = input.secrets ?? createSecretReader();
   const createClient =
-    input.createClient ?? ((credentials: Bitrix24Credentials) => createBitrix24Client({ credentials, ...(input.logger === undefined ? {} : { logger: input.logger }) }));
+    input.createClient ??
+    ((credentials: Bitrix24Credentials) =>
+      createBitrix24Client({
+        credentials,
+        ...(input.logger === undefined ? {} : { logger: input.logger }),
+        ...(input.requestGate === undefined ? {} : { requestGate: input.requestGate }),
+      }));
   const resolveSource =
     input.resolveSource ?? sourceResolver({ sources: input.sources, prefix: input.prefix, registryTableName: input.registryTableName, dynamoDb: input.dynamoDb });
   const stateTableName = input.stateTableName;

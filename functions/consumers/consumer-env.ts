@@ -43,6 +43,8 @@ export interface ConsumerEnvironment {
   readonly deadLetterQueueUrl: string | undefined;
   /** MAX_ATTEMPTS: failed attempts per event before it is dead-lettered, 1–100. @default 5 */
   readonly maxAttempts: number;
+  /** PORTAL_BUDGETS: request rates per portal, JSON (functions/budget/rates.ts). @default 2/s, burst 10 per portal */
+  readonly portalBudgets: string | undefined;
 }
 
 function optional(env: NodeJS.ProcessEnv, name: string): string | undefined {
@@ -76,6 +78,7 @@ export function readConsumerEnvironment(env: NodeJS.ProcessEnv = process.env): C
     queueUrl: optional(env, ENV.queueUrl),
     deadLetterQueueUrl: optional(env, ENV.deadLetterQueueUrl),
     maxAttempts,
+    portalBudgets: optional(env, ENV.portalBudgets),
     route: optional(env, ENV.route),
     idempotencyTableName: optional(env, ENV.idempotencyTableName),
     stateTableName: optional(env, ENV.stateTableName),

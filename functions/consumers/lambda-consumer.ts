@@ -7,6 +7,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { sqsClientConfig } from '../shared/aws-client-config.js';
 import { createDynamoDbAttemptCounter } from './attempts.js';
+import { DynamoDbPortalBudgetStore, PortalBudget, portalRatesFromJson } from '../budget/index.js';
 import { bitrix24ClientFactory, sourceResolver } from './bitrix24-from-env.js';
 import { type ConsumerHandler, type ConsumerHandlers, createConsumerHandler } from './consumer-handler.js';
 import { readConsumerEnvironment } from './consumer-env.js';
@@ -109,6 +110,15 @@ export function createConsumerHandlerFromEnv(handlers: ConsumerHandlers, options
         stateTableName: env.stateTableName,
         dynamoDb: dynamo,
         logger,
+        // ctx calls share the portal's bucket with the poller shards (budget#<host> in the state table).
+        ...(env.stateTableName === undefined
+          ? {}
+          : {
+              requestGate: new PortalBudget({
+                store: new DynamoDbPortalBudgetStore({ client: dynamo(), tableName: env.stateTableName }),
+                rateOf: portalRatesFromJson(env.portalBudgets),
+              }),
+            }),
       }),
     // ctx.reply asks the same lookup whether to answer as a bot (and which botId).
     voiceSources: options.voiceSources ?? (async (sourceId) => {

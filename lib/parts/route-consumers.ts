@@ -10,6 +10,8 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { tokenItemKey } from '../../functions/bitrix24/dynamodb-token-store.js';
+import { portalBudgetKey } from '../../functions/budget/dynamodb-store.js';
+import type { PortalRatesInput } from '../../functions/budget/rates.js';
 import type { SourceConfig } from '../../functions/shared/config.js';
 import { ENV } from '../../functions/shared/observability.js';
 import { InvalidPipelinePropsError } from '../errors.js';
@@ -55,6 +57,8 @@ export interface RouteConsumersProps {
   readonly registryTable: dynamodb.ITable;
   /** Failed attempts of one event before the consumer dead-letters it (MAX_ATTEMPTS). */
   readonly maxAttempts: number;
+  /** Request budget per portal shared with the poller shards (config fleet.portalBudgets). @default 2/s, burst 10 per portal */
+  readonly portalBudgets?: PortalRatesInput;
   readonly stateTable: dynamodb.ITable;
   readonly idempotencyTable: dynamodb.ITable;
   readonly payloadBucket: s3.IBucket;
@@ -97,6 +101,7 @@ export class RouteConsumers extends Construct {
           [CONSUMER_ENV.queueUrl]: queue.queueUrl,
           [CONSUMER_ENV.deadLetterQueueUrl]: deadLetterQueue.queueUrl,
           [CONSUMER_ENV.maxAttempts]: String(props.maxAttempts),
+          ...(props.portalBudgets === undefined ? {} : { [ENV.portalBudgets]: JSON.stringify(props.portalBudgets) }),
         },
       });
       fn.addEventSource(
@@ -126,6 +131,16 @@ export class RouteConsumers extends Construct {
           actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
           resources: [props.stateTable.tableArn],
           conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [tokenItemKey('*')] } },
+        }),
+      );
+      // The portal budget (budget#<host>, functions/budget): ctx calls take a slot of the bucket the poller shards
+      // share, one conditional UpdateItem per request; nothing else of the state table.
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'PortalBudgetItems',
+          actions: ['dynamodb:UpdateItem'],
+          resources: [props.stateTable.tableArn],
+          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [portalBudgetKey('*')] } },
         }),
       );
       // The consumer moves poison and exhausted records to the DLQ itself and backs a failing chat off.

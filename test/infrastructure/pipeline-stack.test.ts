@@ -334,7 +334,7 @@ describe('IAM', () => {
     expect(new Set(resourcesFor('sqs:ChangeMessageVisibility').map((r) => JSON.stringify(r)))).toEqual(new Set([JSON.stringify(arnOf(stack.pipeline.queues.get('unknown')))]));
   });
 
-  it('lets no consumer Put any state item or touch one that is not an OAuth token item, nor write the registry', () => {
+  it('lets no consumer Put any state item or touch one that is not an OAuth token or portal budget item, nor write the registry', () => {
     const stateArn = JSON.stringify({ 'Fn::GetAtt': [logicalIdOf(stack.pipeline.stateTable), 'Arn'] });
     const registryArn = JSON.stringify({ 'Fn::GetAtt': [logicalIdOf(stack.pipeline.registryTable), 'Arn'] });
     for (const [route, fn] of stack.pipeline.consumers) {
@@ -347,7 +347,15 @@ describe('IAM', () => {
         Resource: JSON.parse(stateArn) as unknown,
         Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['oauth#*'] } },
       };
-      expect({ route, onState }).toEqual({ route, onState: [tokenStatement] });
+      // The portal budget shared with the poller shards: one conditional UpdateItem per request on budget#<host>.
+      const budgetStatement = {
+        Sid: 'PortalBudgetItems',
+        Effect: 'Allow',
+        Action: 'dynamodb:UpdateItem',
+        Resource: JSON.parse(stateArn) as unknown,
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['budget#*'] } },
+      };
+      expect({ route, onState }).toEqual({ route, onState: [tokenStatement, budgetStatement] });
       const onRegistry = statements.filter((s) => JSON.stringify(s.Resource).includes(registryArn)).flatMap((s) => asList(s.Action));
       expect({ route, onRegistry }).toEqual({ route, onRegistry: ['dynamodb:GetItem'] });
     }
