@@ -8,6 +8,10 @@ import { botEventSamples } from '../simulator/bot-event-samples.js';
 import { type SourceConfig, parseSourceConfig } from '../shared/config.js';
 import type { LocalAwsEndpoints } from './aws-emulators.js';
 import { LocalUsageError } from './errors.js';
+import { botRouter } from '../bot/bot-router.js';
+import type { ConsumerHandlers } from '../consumers/consumer-handler.js';
+import { botTokenCaller } from '../consumers/bot-token.js';
+import { voiceSourcesFromConfig } from '../consumers/voice-sources.js';
 import { createLocalConsumer, handlersForEveryType, quietConsumerLogger } from './local-consumers.js';
 import { type PipelineRuntime, type RuntimeSourceInput, startPipelineRuntime } from './pipeline-runtime.js';
 import { startProgressView } from './progress-view.js';
@@ -132,11 +136,38 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       prefix: options.prefix ?? 'b24-demo',
       ...(options.endpoints === undefined ? {} : { endpoints: options.endpoints }),
       ...(options.runSeconds === undefined ? {} : { runSeconds: options.runSeconds }),
-      consumerFor: (setup) =>
-        createLocalConsumer(setup, {
-          handlers: handlersForEveryType((event, sourceId) => setup.stats.recordHandled(sourceId, event.eventId)),
+      consumerFor: (setup) => {
+        const everyType = handlersForEveryType((event, sourceId) => setup.stats.recordHandled(sourceId, event.eventId));
+        // The bot answers as the bot (ctx.reply → imbot.v2.Chat.Message.send, through the outbox); the loop guard
+        // keeps it from answering bots, system messages and itself. Every event is still counted as handled.
+        const botAnswers = botRouter({
+          onMessage: async (event, ctx) => {
+            await ctx.reply(`Echo #${event.eventId}: ${event.data.message.text.slice(0, 60)}`);
+          },
+        });
+        const answerMessage = botAnswers.ONIMBOTV2MESSAGEADD;
+        const handlers: ConsumerHandlers =
+          answerMessage === undefined
+            ? everyType
+            : {
+                ...everyType,
+                ONIMBOTV2MESSAGEADD: async (event, ctx) => {
+                  await answerMessage(event, ctx);
+                  setup.stats.recordHandled(ctx.sourceId, event.eventId);
+                },
+              };
+        const bySource = new Map(sources.map((s) => [s.input.source.id, s.input]));
+        return createLocalConsumer(setup, {
+          handlers,
+          clientFactory: (sourceId) => {
+            const input = bySource.get(sourceId);
+            if (input === undefined) throw new LocalUsageError(`demo: no source "${sourceId}"`);
+            return botTokenCaller(input.client, { sourceId, auth: input.source.auth, ...(input.botToken === undefined ? {} : { botToken: input.botToken }) });
+          },
+          voiceSources: voiceSourcesFromConfig(sources.map((s) => s.input.source)),
           logger: quietConsumerLogger((line) => notes.push(line)),
-        }),
+        });
+      },
       onPollerLog: (level, message, fields) => notes.push(`[poller ${level}] ${message}${fields === undefined ? '' : ` ${JSON.stringify(fields)}`}`),
       onError: (where, error) => notes.push(`[${where}] ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`),
     });
@@ -174,9 +205,6 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     sim.activity.stop();
     if (faultTimer !== undefined) clearInterval(faultTimer);
     sim.faults.clear();
-    // Bot demo: removing the bot sends its last event, ONIMBOTV2DELETE (imbot.v2/events/events.md).
-    for (const s of sources) if ('botId' in s.target) sim.unregisterBot(s.target.botId);
-
     phase = 'draining';
     const generatedIds = () => new Map(sources.map((s) => [s.input.source.id, sim.emittedEvents(s.target).map((e) => e.eventId)]));
     const allConsumed = () => {
@@ -187,6 +215,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       return true;
     };
     await live.waitForDrain({ timeoutMs: (options.drainTimeoutSeconds ?? 30) * 1000, until: allConsumed });
+    // Bot demo: removing the bot sends its last event, ONIMBOTV2DELETE (imbot.v2/events/events.md). Only once
+    // every message was answered: a removed bot can no longer reply, so later replies would fail and be retried.
+    if (sources.some((s) => 'botId' in s.target)) {
+      for (const s of sources) if ('botId' in s.target) sim.unregisterBot(s.target.botId);
+      await live.waitForDrain({ timeoutMs: (options.drainTimeoutSeconds ?? 30) * 1000, until: allConsumed });
+    }
     phase = 'stopping';
     const depths = await live.queueDepths();
     await live.stop({ drainTimeoutMs: 5_000 });
@@ -197,6 +231,20 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     if (notes.length > 0) write(`\n${notes.length} warning(s) during the run; the last ones:\n${notes.slice(-5).join('\n')}\n`);
     for (const s of sources) {
       if ('botId' in s.target) write(`\nBot events as delivered (documented shapes, imbot.v2/events/events.md):\n${botEventSamples(sim.emittedEvents(s.target)).join('\n')}\n`);
+    }
+    for (const s of sources) {
+      if (!('botId' in s.target)) continue;
+      const { botId } = s.target;
+      // One answer per user message, never two: the reply text names the event it answers.
+      const answers = sim.records.messages.filter((m) => m.botId === botId && m.text.startsWith('Echo #'));
+      const perEvent = new Map<string, number>();
+      for (const m of answers) {
+        const key = m.text.slice(0, m.text.indexOf(':'));
+        perEvent.set(key, (perEvent.get(key) ?? 0) + 1);
+      }
+      const twice = [...perEvent.values()].filter((n) => n > 1).length;
+      const sample = answers.slice(0, 3).map((m) => `  bot → ${m.dialogId}: ${m.text}`);
+      write(`\nBot conversation: ${answers.length} replies as the bot (imbot.v2.Chat.Message.send), ${twice} posted twice\n${sample.join('\n')}\n`);
     }
     write(`\n${formatSummary(summary)}\n`);
     return { summary, exitCode: summary.ok ? 0 : 1 };
