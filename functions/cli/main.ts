@@ -14,7 +14,7 @@ import { sourceClientFor } from './source-credentials.js';
 import { runSourcesCommand } from './sources.js';
 import { listQuarantinedEvents, readSourceState, recordSubscription, resetCommittedOffset, type SourceStateView } from './source-state.js';
 import { type PipelineTarget, resolveTarget } from './target.js';
-import { OUTPUT_OPTIONS, TARGET_OPTIONS } from './common-options.js';
+import { OUTPUT_OPTIONS, TARGET_OPTIONS, targetOptionsOf } from './common-options.js';
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
@@ -275,18 +275,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   const now = (io.now ?? Date.now)();
   let target: PipelineTarget | undefined;
   try {
-    target = await resolveTarget(
-      {
-        ...(values.local === undefined ? {} : { local: values.local }),
-        ...(values['state-file'] === undefined ? {} : { stateFile: values['state-file'] }),
-        ...(values['dynamodb-endpoint'] === undefined ? {} : { dynamoDbEndpoint: values['dynamodb-endpoint'] }),
-        ...(values['sqs-endpoint'] === undefined ? {} : { sqsEndpoint: values['sqs-endpoint'] }),
-        ...(values.prefix === undefined ? {} : { prefix: values.prefix }),
-        ...(values.stack === undefined ? {} : { stack: values.stack }),
-        ...(values.region === undefined ? {} : { region: values.region }),
-      },
-      { cwd: io.cwd, env: io.env },
-    );
+    target = await resolveTarget(targetOptionsOf(values), { cwd: io.cwd, env: io.env });
     let output: Output;
     switch (command) {
       case 'status':

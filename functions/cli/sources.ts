@@ -18,7 +18,7 @@ import { parseSourceSecret } from '../bitrix24/source-secret.js';
 import { CliError, CliUsageError, UnknownSourceError } from './errors.js';
 import type { CliIo } from './main.js';
 import { type PipelineTarget, resolveTarget } from './target.js';
-import { OUTPUT_OPTIONS, TARGET_OPTIONS } from './common-options.js';
+import { OUTPUT_OPTIONS, TARGET_OPTIONS, targetOptionsOf } from './common-options.js';
 
 export const SOURCES_USAGE = `Usage: b24-pipeline sources <list|show|add|enable|disable|remove> [options]
 
@@ -221,18 +221,7 @@ export async function runSourcesCommand(argv: readonly string[], io: CliIo): Pro
   }
   let target: PipelineTarget | undefined;
   try {
-    target = await resolveTarget(
-      {
-        ...(values.local === undefined ? {} : { local: values.local }),
-        ...(values['state-file'] === undefined ? {} : { stateFile: values['state-file'] }),
-        ...(values['dynamodb-endpoint'] === undefined ? {} : { dynamoDbEndpoint: values['dynamodb-endpoint'] }),
-        ...(values['sqs-endpoint'] === undefined ? {} : { sqsEndpoint: values['sqs-endpoint'] }),
-        ...(values.prefix === undefined ? {} : { prefix: values.prefix }),
-        ...(values.stack === undefined ? {} : { stack: values.stack }),
-        ...(values.region === undefined ? {} : { region: values.region }),
-      },
-      { cwd: io.cwd, env: io.env },
-    );
+    target = await resolveTarget(targetOptionsOf(values), { cwd: io.cwd, env: io.env });
     const output = await run(subcommand, positionals[1], values, target);
     io.stdout(json ? `${JSON.stringify(output.json, null, 2)}\n` : `${output.text}\n`);
     return 0;
