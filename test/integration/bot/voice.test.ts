@@ -15,6 +15,7 @@ import { IMBOT_AGENT_ACTION_THINKING } from '../../../functions/bot/typing-keepa
 import type { SentMessage } from '../../../functions/bot/voice.js';
 import { type ConsumerHandlers, createConsumerHandler } from '../../../functions/consumers/consumer-handler.js';
 import type { ConsumerSource } from '../../../functions/consumers/consumer-env.js';
+import type { ClientFactory } from '../../../functions/consumers/source-clients.js';
 import { createDynamoDbRunOnce } from '../../../functions/consumers/idempotency.js';
 import { createDynamoDbOutboxStore } from '../../../functions/consumers/outbox.js';
 import { voiceSourcesFromConfig } from '../../../functions/consumers/voice-sources.js';
@@ -98,6 +99,26 @@ function recordOf(sourceId: string, event: RawBitrixEvent): SQSRecord {
   };
 }
 
+/** Calls whose answer reached the client, by method. The simulator records a call when the request arrives; a
+ * keep-alive timer fired before the client has the answer sees the notify still in flight and skips a round. */
+const answeredCalls = new Map<string, number>();
+const answered = (method: string) => answeredCalls.get(method) ?? 0;
+function countingAnswers(factory: ClientFactory): ClientFactory {
+  return async (sourceId) => {
+    const client = await factory(sourceId);
+    return {
+      portal: client.portal,
+      call: async (method, params, options) => {
+        try {
+          return await client.call(method, params, options);
+        } finally {
+          answeredCalls.set(method, answered(method) + 1);
+        }
+      },
+    };
+  };
+}
+
 /** The consumer as Lambda wires it: the production client factory, DynamoDB run-once and outbox, voice sources from SOURCES. */
 function consumer(handlers: ConsumerHandlers, typingClock?: ManualClock) {
   const { logger, lines } = capturingLogger();
@@ -106,7 +127,7 @@ function consumer(handlers: ConsumerHandlers, typingClock?: ManualClock) {
     logger,
     runOnce: createDynamoDbRunOnce({ tableName: pipeline.idempotencyTableName, dynamoDb }),
     outbox: createDynamoDbOutboxStore({ tableName: pipeline.idempotencyTableName, dynamoDb }),
-    clientFactory: bitrix24ClientFactory({ sources, prefix: PREFIX, stateTableName: pipeline.stateTableName, dynamoDb: () => dynamoDb, secrets: secretReader }),
+    clientFactory: countingAnswers(bitrix24ClientFactory({ sources, prefix: PREFIX, stateTableName: pipeline.stateTableName, dynamoDb: () => dynamoDb, secrets: secretReader })),
     voiceSources: voiceSourcesFromConfig(sources),
     ...(typingClock === undefined ? {} : { typing: { clock: typingClock, durationSeconds: 30 } }),
   });
@@ -239,15 +260,19 @@ describe('typing, read, react, edit', () => {
     );
     const typing = () => sim.records.typing.filter((t) => t.botId === webhookBot.botId && t.dialogId === String(boris));
     const before = typing().length;
+    const notifiesAnswered = () => answered('imbot.v2.Chat.InputAction.notify');
+    const answeredBefore = notifiesAnswered();
 
     const running = run('hook-bot', event);
-    await waitFor('the first notify', () => typing().length === before + 1);
+    await waitFor('the first notify answered', () => notifiesAnswered() === answeredBefore + 1);
+    expect(typing()).toHaveLength(before + 1);
     await clock.advance(24_000);
     expect(typing()).toHaveLength(before + 1); // 30 s indicator, re-sent 5 s before it runs out
     await clock.advance(1_000);
-    await waitFor('the second notify', () => typing().length === before + 2);
+    await waitFor('the second notify answered', () => notifiesAnswered() === answeredBefore + 2);
+    expect(typing()).toHaveLength(before + 2);
     await clock.advance(25_000);
-    await waitFor('the third notify', () => typing().length === before + 3);
+    await waitFor('the third notify answered', () => notifiesAnswered() === answeredBefore + 3);
     release();
     await running;
     await clock.advance(600_000);
