@@ -10,7 +10,7 @@ import { ENV } from '../functions/shared/observability.js';
 import { STATE_TABLE, routeFor } from '../functions/shared/topology.js';
 import { sourceStateKey } from '../functions/poller/index.js';
 import { secretNameOf } from '../functions/shared/config.js';
-import { BARE_HANDLER_SOURCE, measureColdStarts, type ColdStartResult, type ColdStartTarget } from './cold-start.js';
+import { BARE_HANDLER_SOURCE, BARE_REQUESTS_HANDLER_SOURCE, measureColdStarts, type ColdStartResult, type ColdStartTarget } from './cold-start.js';
 import { startScenario } from './rig.js';
 import { startSecretsStandIn } from './secrets-stand-in.js';
 
@@ -53,6 +53,12 @@ export async function coldStartBench(
     const route = event === undefined ? 'unknown' : routeFor(rig.pipeline.routes, event.type);
     const targets: ColdStartTarget[] = [
       { name: 'bare SDK handler', contents: BARE_HANDLER_SOURCE, event: {}, env: awsEnv },
+      {
+        name: 'bare, same requests',
+        contents: BARE_REQUESTS_HANDLER_SOURCE,
+        event: {},
+        env: { ...awsEnv, BENCH_SECRET: secretName, BENCH_TABLE: rig.pipeline.stateTableName },
+      },
     ];
     const skipped: string[] = [];
     if (existsSync(join(options.repoRoot, POLLER_ENTRY))) {

@@ -16,8 +16,10 @@ try {
   const { results, skipped } = await coldStartBench(aws, { repetitions, repoRoot });
   const bare = results.find((r) => r.name === 'bare SDK handler');
   const bareInit = bare === undefined ? Number.NaN : bare.importMs + bare.firstCallMs;
+  const floor = results.find((r) => r.name === 'bare, same requests');
+  const floorInit = floor === undefined ? Number.NaN : floor.importMs + floor.firstCallMs;
   process.stdout.write(`cold start, median of ${repetitions} fresh node processes (init = import + first call)\n`);
-  process.stdout.write('bundle               KiB min  KiB gz  import ms  1st call ms  init ms  × bare init  × bare import  first call\n');
+  process.stdout.write('bundle               KiB min  KiB gz  import ms  1st call ms  init ms  × bare init  × bare import  × same requests  first call\n');
   for (const r of results) {
     const init = r.importMs + r.firstCallMs;
     const row = [
@@ -29,6 +31,7 @@ try {
       init.toFixed(0).padStart(8),
       (init / bareInit).toFixed(2).padStart(12),
       (r.importMs / (bare?.importMs ?? Number.NaN)).toFixed(2).padStart(13),
+      (init / floorInit).toFixed(2).padStart(16),
       `  ${r.firstCallError ?? 'ok'}`,
     ];
     process.stdout.write(`${row.join(' ')}\n`);

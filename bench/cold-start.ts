@@ -80,14 +80,18 @@ export async function measureColdStarts(
   try {
     const runner = join(dir, 'runner.mjs');
     await writeFile(runner, RUNNER);
-    const results: ColdStartResult[] = [];
+    // Build every bundle first, then run the repetitions interleaved (A B C, A B C, …), so a change
+    // in the machine's load during the run falls on every target alike, not on whichever ran then.
+    const built: Array<{ target: ColdStartTarget; outfile: string; code: Buffer }> = [];
     for (const target of targets) {
       const outfile = join(dir, `${target.name}.mjs`);
+      const minify = process.env.BENCH_NO_MINIFY !== '1'; // BENCH_NO_MINIFY=1 keeps module paths readable in a CPU profile
       if (target.entry !== undefined) {
-        await build({ ...ESBUILD_LIKE_CDK, entryPoints: [resolve(options.repoRoot, target.entry)], outfile, mainFields: [...ESBUILD_LIKE_CDK.mainFields] });
+        await build({ ...ESBUILD_LIKE_CDK, minify, entryPoints: [resolve(options.repoRoot, target.entry)], outfile, mainFields: [...ESBUILD_LIKE_CDK.mainFields] });
       } else if (target.contents !== undefined) {
         await build({
           ...ESBUILD_LIKE_CDK,
+          minify,
           mainFields: [...ESBUILD_LIKE_CDK.mainFields],
           stdin: { contents: target.contents, resolveDir: options.repoRoot, loader: 'ts', sourcefile: `${target.name}.ts` },
           outfile,
@@ -95,13 +99,19 @@ export async function measureColdStarts(
       } else {
         throw new BenchError(`cold start target ${target.name}: give entry or contents`);
       }
-      const code = await readFile(outfile);
-      const samples = { importMs: [] as number[], firstCallMs: [] as number[], processMs: [] as number[] };
-      let firstCallError: string | undefined;
-      for (let i = 0; i < options.repetitions; i += 1) {
+      built.push({ target, outfile, code: await readFile(outfile) });
+    }
+    const samplesOf = built.map(() => ({ importMs: [] as number[], firstCallMs: [] as number[], processMs: [] as number[] }));
+    const firstCallErrors: Array<string | undefined> = built.map(() => undefined);
+    // BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir /tmp/prof", is passed to every node process.
+    const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    for (let i = 0; i < options.repetitions; i += 1) {
+      for (const [index, { target, outfile }] of built.entries()) {
+        const samples = samplesOf[index];
+        if (samples === undefined) continue;
         await target.beforeRepetition?.(i);
         const started = performance.now();
-        const { stdout, stderr } = await run(options.nodeBinary, [runner], {
+        const { stdout, stderr } = await run(options.nodeBinary, [...nodeArgs, runner], {
           cwd: dir,
           timeout: 60_000,
           maxBuffer: 16 * 1024 * 1024,
@@ -120,9 +130,13 @@ export async function measureColdStarts(
         const parsed = JSON.parse(last) as { importMs: number; firstCallMs: number; error?: string };
         samples.importMs.push(parsed.importMs);
         samples.firstCallMs.push(parsed.firstCallMs);
-        if (parsed.error !== undefined) firstCallError = parsed.error;
+        if (parsed.error !== undefined) firstCallErrors[index] = parsed.error;
       }
-      results.push({
+    }
+    const results = built.map(({ target, code }, index): ColdStartResult => {
+      const samples = samplesOf[index] ?? { importMs: [], firstCallMs: [], processMs: [] };
+      const firstCallError = firstCallErrors[index];
+      return {
         name: target.name,
         bytesMinified: code.byteLength,
         bytesGzipped: gzipSync(code, { level: 9 }).byteLength,
@@ -132,8 +146,8 @@ export async function measureColdStarts(
         repetitions: options.repetitions,
         ...(firstCallError === undefined ? {} : { firstCallError }),
         samples,
-      });
-    }
+      };
+    });
     return results;
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -148,4 +162,45 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 const clients = [new DynamoDBClient({}), new SQSClient({}), new S3Client({}), new SecretsManagerClient({})];
 export const handler = async () => ({ clients: clients.length });
+`;
+
+/**
+ * The same requests an idle scheduled poller run makes (the secret, the lease, subscribe,
+ * mark subscribed, Event.get, commit, release), one after another, with nothing but the SDK
+ * clients and node:http: the floor of the poller's first call. Its environment names the
+ * secret and the state table (BENCH_SECRET, BENCH_TABLE).
+ */
+export const BARE_REQUESTS_HANDLER_SOURCE = `
+import { request } from 'node:http';
+import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+const dynamoDb = new DynamoDBClient({});
+const secrets = new SecretsManagerClient({});
+const clients = [dynamoDb, new SQSClient({}), new S3Client({}), secrets];
+const post = (url, body) => new Promise((resolve, reject) => {
+  const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+    const chunks = [];
+    res.on('data', (c) => chunks.push(c));
+    res.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))));
+  });
+  req.on('error', reject);
+  req.end(JSON.stringify(body));
+});
+const update = (expression) => dynamoDb.send(new UpdateItemCommand({
+  TableName: process.env.BENCH_TABLE, Key: { pk: { S: 'benchfloor' } }, UpdateExpression: expression,
+  ExpressionAttributeValues: { ':now': { N: String(Date.now()) } },
+}));
+export const handler = async () => {
+  const secret = await secrets.send(new GetSecretValueCommand({ SecretId: process.env.BENCH_SECRET }));
+  const { webhookUrl } = JSON.parse(secret.SecretString);
+  await update('SET leaseAcquiredAt = :now');
+  await post(webhookUrl + 'im.v2.Event.subscribe.json', {});
+  await update('SET subscribedAt = :now');
+  const page = await post(webhookUrl + 'im.v2.Event.get.json', { limit: 50 });
+  await update('SET committedAt = :now');
+  await update('SET releasedAt = :now');
+  return { clients: clients.length, page: page.result === undefined ? 'error' : 'ok' };
+};
 `;

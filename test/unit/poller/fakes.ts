@@ -74,9 +74,16 @@ export class FakeEventSource implements EventSource {
     });
   }
 
-  subscribe(): Promise<void> {
+  /** Errors thrown by the next subscribes, in order. */
+  subscribeFailures: Error[] = [];
+  /** When set, subscribe answers only once it resolves (concurrency tests). */
+  subscribeGate: Promise<void> | undefined;
+
+  async subscribe(): Promise<void> {
     this.subscribeCalls += 1;
-    return Promise.resolve();
+    await this.subscribeGate;
+    const failure = this.subscribeFailures.shift();
+    if (failure !== undefined) throw failure;
   }
 }
 
