@@ -32,7 +32,7 @@ import { type LocalAwsEndpoints, startLocalAws } from './aws-emulators.js';
 import { type CompletionJournal, inMemoryCompletionJournal, openCompletionJournal } from './completion-journal.js';
 import { acquireDevLock } from './dev-lock.js';
 import { HandlersModuleError, LocalUsageError, PortalFatalError } from './errors.js';
-import { type HandledLog, handledLog } from './handled-log.js';
+import { type ActionLine, type HandledLog, handledLog } from './handled-log.js';
 import { LiveLog } from './live-log.js';
 import { botTokenCaller } from '../consumers/bot-token.js';
 import { voiceSourcesFromConfig } from '../consumers/voice-sources.js';
@@ -267,17 +267,35 @@ function watchPortal(client: Bitrix24Client, on: { fatal(error: Bitrix24Error): 
   });
 }
 
-const POSTING_METHOD = /(^|\.)(message\.add|Message\.send|Message\.update|Command\.answer)$/i;
+const POSTING_METHOD = /(^|\.)(message\.add|Message\.send|Command\.answer)$/i;
 
-function textOf(params: Record<string, unknown> | undefined): string | undefined {
+/** The ctx method a Bitrix24 method stands for (bot-voice.ts's table), for the live view and `--out`. */
+export function actionOf(method: string): ActionLine['action'] {
+  if (POSTING_METHOD.test(method)) return 'reply';
+  if (/(^|\.)(InputAction\.notify|dialog\.writing)$/i.test(method)) return 'typing';
+  if (/(^|\.)(Message\.read|dialog\.read)$/i.test(method)) return 'read';
+  if (/(^|\.)(Reaction\.add|message\.like)$/i.test(method)) return 'react';
+  if (/(^|\.)(Message\.update|message\.update)$/i.test(method)) return 'edit';
+  return 'call';
+}
+
+function fullTextOf(params: Record<string, unknown> | undefined): string | undefined {
   const fields = params?.fields;
   const candidates = [params?.MESSAGE, params?.message, params?.text, typeof fields === 'object' && fields !== null ? (fields as Record<string, unknown>).message : undefined];
-  const text = candidates.find((value): value is string => typeof value === 'string');
+  return candidates.find((value): value is string => typeof value === 'string');
+}
+
+function textOf(params: Record<string, unknown> | undefined): string | undefined {
+  const text = fullTextOf(params);
   return text === undefined ? undefined : text.length > 120 ? `${text.slice(0, 119)}…` : text;
 }
 
-/** Decorates the handlers' client (ctx.bitrix24): every call, and every reply with its text, goes to the live view. */
-function showCalls(client: Bitrix24Client, live: LiveLog): Bitrix24Client {
+/**
+ * Decorates the handlers' client (ctx.bitrix24, and ctx.reply/typing/read on top of it): every call,
+ * and every reply with its text, goes to the live view; with `--out`, every call Bitrix24
+ * acknowledged is a line of the file too.
+ */
+function showCalls(client: Bitrix24Client, live: LiveLog, out?: { log: HandledLog; sourceId: string }): Bitrix24Client {
   return observeBitrix24Client(client, {
     around: async (operation, run) => {
       if (operation.kind !== 'call') return await run();
@@ -285,11 +303,20 @@ function showCalls(client: Bitrix24Client, live: LiveLog): Bitrix24Client {
       try {
         const result = await run();
         const dialog = params?.DIALOG_ID ?? params?.dialogId;
-        if (POSTING_METHOD.test(method)) {
+        const dialogId = typeof dialog === 'string' || typeof dialog === 'number' ? String(dialog) : undefined;
+        const action = actionOf(method);
+        if (action === 'reply') {
           const text = textOf(params);
-          live.add('reply', `${method} → ${typeof dialog === 'string' || typeof dialog === 'number' ? String(dialog) : '?'}${text === undefined ? '' : `: ${JSON.stringify(text)}`}`);
+          live.add('reply', `${method} → ${dialogId ?? '?'}${text === undefined ? '' : `: ${JSON.stringify(text)}`}`);
         } else {
           live.add('handler', `ctx.bitrix24 ${method} ok`);
+        }
+        if (out !== undefined) {
+          const text = action === 'reply' || action === 'edit' ? fullTextOf(params) : undefined;
+          // Bitrix24 has acted: a full disk must not fail the handler (and make it run again).
+          await out.log
+            .appendAction({ sentAt: new Date().toISOString(), sourceId: out.sourceId, action, method, ...(dialogId === undefined ? {} : { dialogId }), ...(text === undefined ? {} : { text }) })
+            .catch((error: unknown) => live.add('error', `writing ${method} to --out failed: ${error instanceof Error ? error.message : String(error)}`));
         }
         return result;
       } catch (error) {
@@ -391,8 +418,8 @@ export async function runDev(options: DevOptions): Promise<number> {
     },
     transient: (error) => live.add('portal', `${error.code} (transient; dev mode keeps retrying): ${error.message}`),
   });
-  const handlerClient = showCalls(client, live);
   const log = outPath === undefined ? undefined : handledLog(outPath);
+  const handlerClient = showCalls(client, live, log === undefined ? undefined : { log, sourceId: source.id });
   const startedAt = Date.now();
   let runtime: PipelineRuntime | undefined;
   try {

@@ -5,6 +5,12 @@
 // journalled its line is written then — unless the file has it already, which
 // is checked against the file itself (read once, the first time it matters:
 // only after a crash). Each line therefore appears exactly once.
+//
+// The same file holds a line per call a handler made through ctx that Bitrix24
+// acknowledged — replies, typing, read marks, reactions, edits (`action`
+// instead of `event`). The outbox never sends an acknowledged write twice, so
+// neither is its line; a read-kind call (typing, read) re-sent after a crash
+// is a second call and gets a second line.
 import { appendFile, readFile } from 'node:fs/promises';
 import { idempotencyKey } from '../shared/envelope.js';
 
@@ -19,9 +25,23 @@ export interface HandledLine {
   readonly event: { readonly eventId: number; readonly type: string };
 }
 
+/** What a handler sent through ctx, as Bitrix24 acknowledged it. */
+export interface ActionLine {
+  /** When Bitrix24 answered, ISO 8601. */
+  readonly sentAt: string;
+  readonly sourceId: string;
+  readonly action: 'reply' | 'typing' | 'read' | 'react' | 'edit' | 'call';
+  readonly method: string;
+  readonly dialogId?: string;
+  /** The text sent, whole (replies and edits). */
+  readonly text?: string;
+}
+
 export interface HandledLog {
   /** Appends the line of a completion journalled just now. */
   append(line: HandledLine): Promise<void>;
+  /** Appends the line of a call Bitrix24 acknowledged. */
+  appendAction(line: ActionLine): Promise<void>;
   /** Appends the line of a completion journalled by an earlier run, unless the file already holds it. */
   appendIfMissing(line: HandledLine): Promise<void>;
 }
@@ -54,6 +74,9 @@ export function handledLog(path: string): HandledLog {
   };
   return {
     append: write,
+    appendAction: async (line) => {
+      await appendFile(path, `${JSON.stringify(line)}\n`);
+    },
     async appendIfMissing(line) {
       // A failed read is tried again by the next call rather than remembered.
       present ??= load().catch((error: unknown) => {

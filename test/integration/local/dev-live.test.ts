@@ -2,7 +2,7 @@
 // happens as it happens: a wrong webhook code ends the run within seconds
 // with the fix named; a portal answering HTML pages is shown live while the
 // run keeps retrying; handler log lines and replies appear while running.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,7 +23,7 @@ afterAll(async () => {
   await rm(workDir, { recursive: true, force: true });
 });
 
-function startRun(env: Record<string, string>, extra: { handlersPath?: string } = {}) {
+function startRun(env: Record<string, string>, extra: { handlersPath?: string; outPath?: string } = {}) {
   const controller = new AbortController();
   let output = '';
   const run = runDev({
@@ -101,9 +101,10 @@ describe('dev mode: live view', () => {
   it('shows handler log lines and replies while it runs', { timeout: 60_000 }, async () => {
     const user = sim.addUser({ name: 'Live' });
     sim.subscribe(user.id);
+    const outPath = join(workDir, 'live.jsonl');
     const { run, controller, output } = startRun(
       { B24_WEBHOOK_URL: sim.createWebhook(user.id), B24_SOURCE_ID: 'live' },
-      { handlersPath: join(import.meta.dirname, 'fixtures/logging-echo-handlers.ts') },
+      { handlersPath: join(import.meta.dirname, 'fixtures/logging-echo-handlers.ts'), outPath },
     );
     const emitted = sim.activity.generate({ userId: user.id }, 12);
     const add = emitted.find((e) => e.type === 'ONIMV2MESSAGEADD');
@@ -117,5 +118,17 @@ describe('dev mode: live view', () => {
     expect(shown).toBe(true);
     expect(before).toMatch(new RegExp(`\\[handler\\] +#${add?.eventId} ONIMV2MESSAGEADD: logged ${add?.eventId}`));
     expect(before).toMatch(new RegExp(`\\[reply\\] +im\\.message\\.add → \\S+: "echo ${add?.eventId}"`));
+    // --out holds, next to the handled events, what the handlers sent: replies with their text, typing, read marks.
+    const lines = (await readFile(outPath, 'utf8')).split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const dialogId = add?.type === 'ONIMV2MESSAGEADD' ? String((add.data as { chat: { dialogId: string } }).chat.dialogId) : undefined;
+    const actions = lines.filter((line) => line.action !== undefined && line.dialogId === dialogId);
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ action: 'typing', method: 'im.dialog.writing', sourceId: 'live' }),
+        expect.objectContaining({ action: 'read', method: 'im.dialog.read', sourceId: 'live' }),
+        expect.objectContaining({ action: 'reply', method: 'im.message.add', text: `echo ${add?.eventId}`, sourceId: 'live' }),
+      ]),
+    );
+    expect(lines.some((line) => (line.event as { eventId?: number } | undefined)?.eventId === add?.eventId)).toBe(true);
   });
 });

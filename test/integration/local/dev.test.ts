@@ -32,7 +32,8 @@ async function readLines(path: string): Promise<Array<{ event: { eventId: number
     return (await readFile(path, 'utf8'))
       .split('\n')
       .filter((line) => line !== '')
-      .map((line) => JSON.parse(line) as { event: { eventId: number; type: string }; handler: string });
+      .map((line) => JSON.parse(line) as { event?: { eventId: number; type: string }; handler: string })
+      .filter((line): line is { event: { eventId: number; type: string }; handler: string } => line.event !== undefined); // handled lines, not the replies' action lines
   } catch {
     return [];
   }
