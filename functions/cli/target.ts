@@ -19,6 +19,10 @@ import {
   routeKeys,
   stateTableName as stateTableNameOf,
 } from '../shared/topology.js';
+import { DynamoDbSourceRegistry } from '../registry/dynamodb-source-registry.js';
+import { RegistryStoreError } from '../registry/errors.js';
+import { registryTableName } from '../registry/registry-table.js';
+import type { RegisteredSource } from '../registry/source-registry.js';
 import { MissingConfigurationError, StackLookupError, TargetUnreachableError } from './errors.js';
 
 export interface PipelineTarget {
@@ -366,6 +370,44 @@ async function awsTarget(stack: string, options: TargetOptions, environment: Tar
  */
 export async function resolveTarget(options: TargetOptions, environment: TargetEnvironment): Promise<PipelineTarget> {
   const stack = options.stack ?? (options.local === true ? undefined : environment.env.B24_PIPELINE_STACK);
-  if (stack !== undefined && stack !== '') return await awsTarget(stack, options, environment);
-  return await localTarget(options, environment);
+  const target = stack !== undefined && stack !== '' ? await awsTarget(stack, options, environment) : await localTarget(options, environment);
+  try {
+    return await withRegistrySources(target);
+  } catch (error) {
+    target.close();
+    throw error;
+  }
+}
+
+/**
+ * Adds the sources of the run-time registry (`<prefix>-sources`: added with `sources add` or by the
+ * install endpoint) to those the stack output or state file names, so `status`, `subscribe` and
+ * `reset-offset` know them without a deploy. A pipeline without a registry table (older stacks)
+ * keeps its list. Pure merge in mergeRegistrySources.
+ */
+async function withRegistrySources(target: PipelineTarget): Promise<PipelineTarget> {
+  let registered: readonly RegisteredSource[];
+  try {
+    registered = await new DynamoDbSourceRegistry({ client: target.dynamoDb, tableName: registryTableName(target.prefix) }).list();
+  } catch (error) {
+    if (error instanceof RegistryStoreError && (error.cause as { name?: unknown } | undefined)?.name === 'ResourceNotFoundException') return target;
+    throw new TargetUnreachableError(`Reading the source registry ${registryTableName(target.prefix)} of ${target.label} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  return { ...target, ...mergeRegistrySources(target, registered) };
+}
+
+/** The target's sources plus the registry's (the registry's config wins for an id in both: it is what the pollers read). */
+export function mergeRegistrySources(
+  target: Pick<PipelineTarget, 'sources' | 'sourceIds' | 'secretNames'>,
+  registered: readonly RegisteredSource[],
+): Pick<PipelineTarget, 'sources' | 'sourceIds' | 'secretNames'> {
+  if (registered.length === 0) return target;
+  const byId = new Map(target.sources.map((source) => [source.id, source]));
+  const secretNames: Record<string, string> = { ...target.secretNames };
+  for (const { config, credentials } of registered) {
+    byId.set(config.id, config);
+    if (credentials.kind === 'secret') secretNames[config.id] = credentials.secretName;
+  }
+  const sourceIds = [...new Set([...target.sourceIds, ...registered.map((r) => r.config.id)])];
+  return { sources: [...byId.values()], sourceIds, secretNames };
 }

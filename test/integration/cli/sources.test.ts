@@ -75,6 +75,20 @@ describe('sources (local rig)', () => {
     expect((await registry.get('helpdesk'))?.config.mode).toBe('per-schedule');
   });
 
+  it('a source added at run time is known to status and the per-source commands, with no deploy', async () => {
+    await cli('add', 'late-desk', '--kind', 'user', '--portal', 'example.bitrix24.com', '--auth', 'webhook');
+    const { io: value, out } = io();
+    const code = await runCli(['status', '--json', ...rig()], value);
+    expect(code).toBe(0);
+    const shown = JSON.parse(out.stdout) as { sources: { sourceId: string }[] };
+    expect(shown.sources.map((s) => s.sourceId)).toContain('late-desk');
+    const reset = io();
+    // Known, so the command gets past "unknown source" to its own rule: exactly one of --to / --clear.
+    const resetCode = await runCli(['reset-offset', '--source', 'late-desk', ...rig()], reset.io);
+    expect(resetCode).toBe(2);
+    expect(reset.out.stderr).toContain('reset-offset needs exactly one of --to');
+  });
+
   it('validates like the config: names every bad field, exit 2, nothing written', async () => {
     const bad = await cli('add', 'bad-bot', '--kind', 'bot', '--portal', 'https://example.bitrix24.com/', '--auth', 'webhook');
     expect(bad.code).toBe(2);
