@@ -26,9 +26,9 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { DynamoDbTokenStore } from '../bitrix24/dynamodb-token-store.js';
 import { InMemoryTokenStore, type StoredTokens, type TokenStore } from '../bitrix24/token-store.js';
-import { InstallStoreError, safeCause } from './errors.js';
+import { APP_INSTALL_ITEM_PREFIX, InstallStoreError, safeCause } from './errors.js';
 
-export const APP_INSTALL_KEY_PREFIX = 'app-install#';
+export const APP_INSTALL_KEY_PREFIX = APP_INSTALL_ITEM_PREFIX;
 
 export function appInstallItemKey(memberId: string): string {
   return `${APP_INSTALL_KEY_PREFIX}${memberId}`;
