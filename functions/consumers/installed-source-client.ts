@@ -1,0 +1,120 @@
+// ctx.bitrix24 / ctx.reply for a source the install endpoint added
+// (`credentials: {kind: 'app-install', memberId}`): a Bitrix24 client built
+// from the portal's install record and the app secret
+// (functions/install/install-credentials.ts, the same factory the poller
+// uses), renewing through the install item's token chain.
+//
+//   call ─► credentials checked at most every checkEveryMs ─ same version ─► the client built before (its tokens kept)
+//                                      │ new version (endpoints or app secret changed) ─► a new client
+//                                      └ no install record ─► AppNotInstalledError (the app was uninstalled)
+//   a call refused as invalid_client (the app secret rotated) ─► the app secret re-read, one rebuild, one repeat
+//
+// A call that fails with AppNotInstalledError (the chain was deleted under a
+// live client) drops the client: the next call checks the record again.
+import { type Bitrix24Client, type Bitrix24Credentials, type CallOptions } from '../bitrix24/client.js';
+import { InvalidClientError } from '../bitrix24/errors.js';
+import { type Bitrix24Logger, silentLogger } from '../bitrix24/logger.js';
+import { AppNotInstalledError } from '../install/errors.js';
+import { type InstalledCredentialsFactory } from '../install/install-credentials.js';
+
+export interface InstalledSourceClientOptions {
+  readonly sourceId: string;
+  readonly memberId: string;
+  readonly installed: InstalledCredentialsFactory;
+  readonly createClient: (credentials: Bitrix24Credentials) => Bitrix24Client;
+  /** Drops the cached app secret before a rebuild after invalid_client. */
+  readonly invalidateAppSecret: () => void;
+  /** How often the install record and the app secret are checked for a change, in ms. @default 60000 */
+  readonly checkEveryMs?: number;
+  /** @default Date.now */
+  readonly now?: () => number;
+  /** Receives rebuild notices (no secrets). @default silent */
+  readonly logger?: Bitrix24Logger;
+}
+
+interface Built {
+  readonly version: string;
+  readonly client: Bitrix24Client;
+  checkedAt: number;
+}
+
+export class InstalledSourceClient {
+  readonly #o: InstalledSourceClientOptions;
+  readonly #now: () => number;
+  readonly #logger: Bitrix24Logger;
+  #built: Built | undefined;
+  #checking: Promise<Built> | undefined;
+
+  constructor(options: InstalledSourceClientOptions) {
+    this.#o = options;
+    this.#now = options.now ?? Date.now;
+    this.#logger = options.logger ?? silentLogger;
+  }
+
+  async call<T = unknown>(method: string, params: Record<string, unknown> | undefined, options?: CallOptions): Promise<{ result: T; time?: unknown }> {
+    const built = await this.#current(false);
+    try {
+      return await built.client.call<T>(method, params, options);
+    } catch (error) {
+      if (error instanceof AppNotInstalledError) this.#drop(built);
+      if (!(error instanceof InvalidClientError)) throw error;
+      // invalid_client comes from the OAuth server before the method runs: repeating the call cannot post it twice.
+      this.#logger.warn('bitrix24: the app\'s client credentials were refused; re-reading the app secret and retrying once', { sourceId: this.#o.sourceId, method, code: error.code });
+      this.#o.invalidateAppSecret();
+      const rebuilt = await this.#current(true);
+      if (rebuilt === built) throw error;
+      return await rebuilt.client.call<T>(method, params, options);
+    }
+  }
+
+  async close(): Promise<void> {
+    const built = this.#built;
+    this.#built = undefined;
+    await built?.client.close();
+  }
+
+  #drop(built: Built): void {
+    if (this.#built !== built) return;
+    this.#built = undefined;
+    void built.client.close().catch(() => undefined);
+  }
+
+  async #current(force: boolean): Promise<Built> {
+    const built = this.#built;
+    if (!force && built !== undefined && this.#now() - built.checkedAt < (this.#o.checkEveryMs ?? 60_000)) return built;
+    this.#checking ??= this.#check().finally(() => {
+      this.#checking = undefined;
+    });
+    return await this.#checking;
+  }
+
+  async #check(): Promise<Built> {
+    let found;
+    try {
+      found = await this.#o.installed(this.#o.memberId);
+    } catch (error) {
+      if (error instanceof AppNotInstalledError && this.#built !== undefined) this.#drop(this.#built);
+      throw error;
+    }
+    const previous = this.#built;
+    if (previous?.version === found.version) {
+      previous.checkedAt = this.#now();
+      return previous;
+    }
+    const next: Built = { version: found.version, client: this.#o.createClient(found.credentials), checkedAt: this.#now() };
+    this.#built = next;
+    if (previous !== undefined) {
+      this.#logger.info('bitrix24: rebuilt the installed source\'s client (its install record or the app secret changed)', { sourceId: this.#o.sourceId });
+      void previous.client.close().catch(() => undefined);
+    }
+    return next;
+  }
+
+  toString(): string {
+    return `InstalledSourceClient(${this.#o.sourceId})`;
+  }
+
+  toJSON(): string {
+    return this.toString();
+  }
+}
