@@ -7,13 +7,16 @@
 //   call ─► credentials checked at most every checkEveryMs ─ same version ─► the client built before (its tokens kept)
 //                                      │ new version (endpoints or app secret changed) ─► a new client
 //                                      └ no install record ─► AppNotInstalledError (the app was uninstalled)
-//   a call refused as invalid_client (the app secret rotated) ─► the app secret re-read, one rebuild, one repeat
+//   a call refused for its credentials (isCredentialFailure: invalid_client after the app secret rotated,
+//   NO_AUTH_FOUND after an uninstall revoked the tokens, …) ─► the app secret re-read and the record checked now:
+//        record gone ─► AppNotInstalledError · changed ─► one rebuild, one repeat · unchanged ─► the refusal
 //
-// A call that fails with AppNotInstalledError (the chain was deleted under a
-// live client) drops the client: the next call checks the record again.
+// Such refusals come before the method runs, so the repeat cannot post a
+// write twice. A call that fails with AppNotInstalledError (the chain was
+// deleted under a live client) drops the client.
 import { type Bitrix24Client, type Bitrix24Credentials, type CallOptions } from '../bitrix24/client.js';
-import { InvalidClientError } from '../bitrix24/errors.js';
 import { type Bitrix24Logger, silentLogger } from '../bitrix24/logger.js';
+import { isCredentialFailure } from '../bitrix24/secret-following-client.js';
 import { AppNotInstalledError } from '../install/errors.js';
 import { type InstalledCredentialsFactory } from '../install/install-credentials.js';
 
@@ -57,9 +60,8 @@ export class InstalledSourceClient {
       return await built.client.call<T>(method, params, options);
     } catch (error) {
       if (error instanceof AppNotInstalledError) this.#drop(built);
-      if (!(error instanceof InvalidClientError)) throw error;
-      // invalid_client comes from the OAuth server before the method runs: repeating the call cannot post it twice.
-      this.#logger.warn('bitrix24: the app\'s client credentials were refused; re-reading the app secret and retrying once', { sourceId: this.#o.sourceId, method, code: error.code });
+      if (!isCredentialFailure(error)) throw error;
+      this.#logger.warn('bitrix24: the installed source\'s credentials were refused; checking its install record and the app secret, retrying once if they changed', { sourceId: this.#o.sourceId, method, code: error.code });
       this.#o.invalidateAppSecret();
       const rebuilt = await this.#current(true);
       if (rebuilt === built) throw error;
