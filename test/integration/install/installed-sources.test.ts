@@ -91,8 +91,8 @@ async function captureOutput<T>(run: () => Promise<T>): Promise<{ result: T; lin
     lines.push(...(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')).split('\n').filter((line) => line !== ''));
     return true;
   };
-  process.stdout.write = into as typeof process.stdout.write;
-  process.stderr.write = into as typeof process.stderr.write;
+  process.stdout.write = into;
+  process.stderr.write = into;
   try {
     return { result: await run(), lines };
   } finally {
