@@ -240,6 +240,7 @@ describe('sources added by ONAPPINSTALL are polled and served with no extra step
     await waitFor('the bot\'s answer', () => botReplies(botId).length === 1);
     expect(answered).toEqual([{ sourceId: ids.bot, serverTime: expect.any(String) as unknown }]);
     expect(botReplies(botId)[0]?.text).toMatch(/^Hello from the app/);
+    expect(portal.calls.filter((call) => call.method === 'imbot.v2.Chat.Message.send').map((call) => [call.auth, call.botTokenSent === true])).toEqual([['oauth', false]]);
     expect(secretReads.every((name) => name === appSecretName)).toBe(true);
   }, 30_000);
 
