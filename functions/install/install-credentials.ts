@@ -14,11 +14,14 @@
 //
 // An uninstalled portal (no record) is AppNotInstalledError, both when the
 // credentials are built and when a live client finds its chain gone (the
-// uninstall deleted the item): the poller stops the source's run, a consumer
-// call fails with that reason — never a renewal loop on a deleted chain.
+// uninstall deleted the item) or its tokens refused (an uninstall revokes
+// them: `explainingUninstall`): the poller stops the source's run, a consumer
+// call fails with that reason — never a renewal loop on a deleted chain, nor
+// an auth failure for what is an uninstall.
 import { createHash } from 'node:crypto';
 import { type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { type Bitrix24Credentials } from '../bitrix24/client.js';
+import { type Bitrix24Client, type Bitrix24Credentials, type CallOptions } from '../bitrix24/client.js';
+import { isCredentialFailure } from '../bitrix24/secret-following-client.js';
 import { type SecretReader } from '../bitrix24/secret-reader.js';
 import { type StoredTokens, type TokenStore } from '../bitrix24/token-store.js';
 import { appInstallCredentials, parseAppSecret } from './app-credentials.js';
@@ -99,6 +102,57 @@ export function installedCredentialsFactory(options: InstalledCredentialsOptions
       portal: record.portal,
       version: versionOf([record.clientEndpoint, record.oauthTokenUrl, secretValue]),
     };
+  };
+}
+
+/**
+ * What a refusal of an installed source's credentials (NO_AUTH_FOUND, invalid_grant, …) means: the app was
+ * uninstalled when its install record is gone by now (AppNotInstalledError), else the refusal itself.
+ */
+export async function uninstalledOr(error: unknown, memberId: string, installed: InstalledCredentialsFactory): Promise<unknown> {
+  if (!isCredentialFailure(error)) return error;
+  try {
+    await installed(memberId);
+  } catch (check) {
+    if (check instanceof AppNotInstalledError) return check;
+  }
+  return error;
+}
+
+/** `client`, its refused calls explained by `uninstalledOr` (the poller's client of an installed source). */
+export function explainingUninstall(client: Bitrix24Client, memberId: string, installed: InstalledCredentialsFactory): Bitrix24Client {
+  const explained =
+    <A extends unknown[], R>(run: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      try {
+        return await run(...args);
+      } catch (error) {
+        throw await uninstalledOr(error, memberId, installed);
+      }
+    };
+  return {
+    get portal() {
+      return client.portal;
+    },
+    getEvents: explained((params, options) => client.getEvents(params, options)),
+    getBotEvents: explained((params, options) => client.getBotEvents(params, options)),
+    subscribe: explained((options) => client.subscribe(options)),
+    unsubscribe: explained((options) => client.unsubscribe(options)),
+    call: async <T = unknown>(method: string, params?: Record<string, unknown>, options?: CallOptions) => {
+      try {
+        return await client.call<T>(method, params, options);
+      } catch (error) {
+        throw await uninstalledOr(error, memberId, installed);
+      }
+    },
+    get transportStats() {
+      return client.transportStats;
+    },
+    get oauthRenewals() {
+      return client.oauthRenewals;
+    },
+    close: () => client.close(),
+    toString: () => client.toString(),
   };
 }
 

@@ -24,7 +24,7 @@ import {
   type SecretReader,
 } from '../bitrix24/index.js';
 import { DynamoDbPortalBudgetStore, PortalBudget, portalRatesFromJson } from '../budget/index.js';
-import { dynamoDbInstalledCredentials, type InstalledCredentialsFactory } from '../install/install-credentials.js';
+import { dynamoDbInstalledCredentials, explainingUninstall, type InstalledCredentialsFactory } from '../install/install-credentials.js';
 import { DynamoDbSourceRegistry, type SourceCredentialsRef, type SourceRegistry } from '../registry/index.js';
 import { parseSourceConfig, secretNameOf, type SourceConfig, type SourceConfigInput } from '../shared/config.js';
 import { METRICS_NAMESPACE } from '../shared/observability.js';
@@ -89,6 +89,7 @@ export interface PollerHandlerOptions {
 interface SourceCredentials {
   readonly key: string;
   readonly build: () => { readonly credentials: Bitrix24Credentials; readonly botToken?: string };
+  readonly wrap?: (client: Bitrix24Client) => Bitrix24Client;
 }
 
 interface Container {
@@ -133,7 +134,13 @@ export function createPollerHandler(
       c.installed ??= dynamoDbInstalledCredentials({ client: c.dynamoDb, stateTableName: c.env.stateTableName, secrets: c.secrets, appSecretName: c.env.appSecretName });
       const installed = await c.installed(ref.memberId);
       // OAuth: an installed bot needs no botToken (imbot.v2: "Required for webhook authorization, not needed for OAuth").
-      return { key: `app-install:${ref.memberId}:${installed.version}`, build: () => ({ credentials: installed.credentials }) };
+      const factory = c.installed;
+      return {
+        key: `app-install:${ref.memberId}:${installed.version}`,
+        build: () => ({ credentials: installed.credentials }),
+        // A refusal after the uninstall deleted the record stops the run as APP_NOT_INSTALLED, not as an auth failure.
+        wrap: (client) => explainingUninstall(client, ref.memberId, factory),
+      };
     }
     const secret = await c.secrets.read(ref.secretName);
     return {
@@ -166,13 +173,14 @@ export function createPollerHandler(
     if (cached !== undefined) await cached.client.close();
     const { credentials, botToken } = found.build();
     const logger = c.logger.createChild({ persistentKeys: { sourceId: source.id } });
-    const client = createBitrix24Client({
+    const built = createBitrix24Client({
       credentials,
       ...(gate === undefined ? {} : { requestGate: gate }),
       logger: powertoolsLogger(logger),
       ...(options.now === undefined ? {} : { now: options.now }),
       ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
     });
+    const client = found.wrap?.(built) ?? built;
     const deps = createPollerDependencies({
       source,
       client,

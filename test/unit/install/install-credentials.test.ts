@@ -7,9 +7,11 @@
 import { type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { DynamoDbTokenStore, UNSEEDED_TOKEN_ATTRIBUTES } from '../../../functions/bitrix24/dynamodb-token-store.js';
+import type { Bitrix24Client } from '../../../functions/bitrix24/client.js';
+import { NoAuthFoundError, ServerError } from '../../../functions/bitrix24/errors.js';
 import type { SecretReader } from '../../../functions/bitrix24/secret-reader.js';
 import { AppNotInstalledError, InstallConfigError } from '../../../functions/install/errors.js';
-import { defaultAppSecretName, installedCredentialsFactory } from '../../../functions/install/install-credentials.js';
+import { defaultAppSecretName, explainingUninstall, installedCredentialsFactory } from '../../../functions/install/install-credentials.js';
 import { type AppInstallRecord, InMemoryInstallStore, appInstallItemKey } from '../../../functions/install/install-store.js';
 import { classifyFailure } from '../../../functions/poller/error-policy.js';
 
@@ -105,6 +107,33 @@ describe('installedCredentialsFactory', () => {
     expect(error).toBeInstanceOf(InstallConfigError);
     expect((error as Error).message).toMatch(/clientSecret is missing or empty/);
     expect((error as Error).message).not.toContain('app.123');
+  });
+});
+
+describe('explainingUninstall (the poller\'s client of an installed source)', () => {
+  it('a refused call is AppNotInstalledError once the record is gone, the refusal while it exists; other errors pass untouched, unchecked', async () => {
+    const store = new InMemoryInstallStore();
+    await store.create(record('m1'), TOKENS);
+    let checks = 0;
+    const factory = installedCredentialsFactory({ store, secrets: secrets(new Map([['b24/app', JSON.stringify(APP)]])), appSecretName: 'b24/app' });
+    const installed: typeof factory = async (memberId) => {
+      checks += 1;
+      return await factory(memberId);
+    };
+    let next: Error = new NoAuthFoundError({ code: 'NO_AUTH_FOUND', method: 'im.v2.Event.get' });
+    const inner = { portal: 'example.bitrix24.com', getEvents: () => Promise.reject(next), close: () => Promise.resolve() } as unknown as Bitrix24Client;
+    const client = explainingUninstall(inner, 'm1', installed);
+
+    await expect(client.getEvents({})).rejects.toBeInstanceOf(NoAuthFoundError); // revoked before ONAPPUNINSTALL arrived
+    await store.remove('m1', 'a'.repeat(64));
+    const uninstalled = await client.getEvents({}).catch((caught: unknown) => caught);
+    next = new ServerError({ code: 'INTERNAL_SERVER_ERROR', httpStatus: 500 });
+    await expect(client.getEvents({})).rejects.toBeInstanceOf(ServerError);
+
+    expect(uninstalled).toBeInstanceOf(AppNotInstalledError);
+    expect(classifyFailure(uninstalled)).toMatchObject({ action: 'stop', code: 'APP_NOT_INSTALLED', authFailure: false });
+    expect(checks).toBe(2);
+    expect(client.portal).toBe('example.bitrix24.com');
   });
 });
 
