@@ -61,7 +61,7 @@ export class InstalledSourceClient {
     } catch (error) {
       if (error instanceof AppNotInstalledError) this.#drop(built);
       if (!isCredentialFailure(error)) throw error;
-      this.#logger.warn('bitrix24: the installed source\'s credentials were refused; checking its install record and the app secret, retrying once if they changed', { sourceId: this.#o.sourceId, method, code: error.code });
+      this.#logger.warn('bitrix24: credentials refused; re-checking the install and the app secret', { sourceId: this.#o.sourceId, method, code: error.code });
       this.#o.invalidateAppSecret();
       const rebuilt = await this.#current(true);
       if (rebuilt === built) throw error;
@@ -106,17 +106,9 @@ export class InstalledSourceClient {
     const next: Built = { version: found.version, client: this.#o.createClient(found.credentials), checkedAt: this.#now() };
     this.#built = next;
     if (previous !== undefined) {
-      this.#logger.info('bitrix24: rebuilt the installed source\'s client (its install record or the app secret changed)', { sourceId: this.#o.sourceId });
+      this.#logger.info('bitrix24: rebuilt the client (install or app secret changed)', { sourceId: this.#o.sourceId });
       void previous.client.close().catch(() => undefined);
     }
     return next;
-  }
-
-  toString(): string {
-    return `InstalledSourceClient(${this.#o.sourceId})`;
-  }
-
-  toJSON(): string {
-    return this.toString();
   }
 }

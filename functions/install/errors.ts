@@ -102,7 +102,7 @@ export class AppNotInstalledError extends Bitrix24Error {
   readonly memberId: string;
   constructor(memberId: string) {
     super(
-      `The app is not installed on the portal of member ${memberId} (no install record ${APP_INSTALL_ITEM_PREFIX}${memberId}): it was uninstalled, or its install never finished. Its sources are not polled or served; they are disabled by the uninstall, and installing the app again resumes them.`,
+      `The app is not installed on the portal of member ${memberId} (no record ${APP_INSTALL_ITEM_PREFIX}${memberId}): uninstalled, or its install never finished. Its sources are not polled or served until the app is installed again.`,
       'portal-gone',
       false,
       { code: 'APP_NOT_INSTALLED' },

@@ -26,7 +26,7 @@ import { type SecretReader } from '../bitrix24/secret-reader.js';
 import { type StoredTokens, type TokenStore } from '../bitrix24/token-store.js';
 import { appInstallCredentials, parseAppSecret } from './app-credentials.js';
 import { AppNotInstalledError } from './errors.js';
-import { DynamoDbInstallStore, type InstallStore } from './install-store.js';
+import { DynamoDbInstallRecords, type InstallStore } from './install-store.js';
 
 /** The app secret's name when the config does not set `install.appSecretName` (the install endpoint's default too). */
 export function defaultAppSecretName(prefix: string): string {
@@ -76,14 +76,6 @@ class InstalledTokenStore implements TokenStore {
   async save(next: StoredTokens, previous: StoredTokens | undefined): Promise<void> {
     // Conditional on `previous`: after an uninstall it fails (TokenConflictError), the session reloads, load() says why.
     await this.#chain.save(next, previous);
-  }
-
-  toString(): string {
-    return `InstalledTokenStore(${this.#memberId})`;
-  }
-
-  toJSON(): string {
-    return this.toString();
   }
 }
 
@@ -156,7 +148,7 @@ export function explainingUninstall(client: Bitrix24Client, memberId: string, in
   };
 }
 
-/** The factory over the pipeline's state table (DynamoDbInstallStore): what the poller and the consumers use. */
+/** The factory over the pipeline's state table (the read side of the install store): what the poller and the consumers use. */
 export function dynamoDbInstalledCredentials(input: {
   readonly client: DynamoDBClient;
   readonly stateTableName: string;
@@ -164,7 +156,7 @@ export function dynamoDbInstalledCredentials(input: {
   readonly appSecretName: string;
 }): InstalledCredentialsFactory {
   return installedCredentialsFactory({
-    store: new DynamoDbInstallStore({ client: input.client, tableName: input.stateTableName }),
+    store: new DynamoDbInstallRecords({ client: input.client, tableName: input.stateTableName }),
     secrets: input.secrets,
     appSecretName: input.appSecretName,
   });

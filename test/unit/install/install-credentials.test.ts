@@ -94,7 +94,7 @@ describe('installedCredentialsFactory', () => {
     const error = await live.credentials.tokenStore.load().catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(AppNotInstalledError);
     expect(classifyFailure(error)).toEqual({ action: 'stop', code: 'APP_NOT_INSTALLED', authFailure: false });
-    expect(String((error as Error).message)).toMatch(/not installed on the portal of member m1 .*installing the app again resumes them/);
+    expect(String((error as Error).message)).toMatch(/not installed on the portal of member m1 .*until the app is installed again/);
   });
 
   it('a malformed app secret is InstallConfigError naming the field, never the value', async () => {
