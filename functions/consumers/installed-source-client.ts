@@ -69,12 +69,6 @@ export class InstalledSourceClient {
     }
   }
 
-  async close(): Promise<void> {
-    const built = this.#built;
-    this.#built = undefined;
-    await built?.client.close();
-  }
-
   #drop(built: Built): void {
     if (this.#built !== built) return;
     this.#built = undefined;
