@@ -132,11 +132,11 @@ export function createPollerHandler(
   const credentialsOf = async (c: Container, source: SourceConfig, ref: SourceCredentialsRef): Promise<SourceCredentials> => {
     if (ref.kind === 'app-install') {
       c.installed ??= dynamoDbInstalledCredentials({ client: c.dynamoDb, stateTableName: c.env.stateTableName, secrets: c.secrets, appSecretName: c.env.appSecretName });
-      const installed = await c.installed(ref.memberId);
-      // OAuth: an installed bot needs no botToken (imbot.v2: "Required for webhook authorization, not needed for OAuth").
       const factory = c.installed;
+      const installed = await factory(ref.memberId);
       return {
         key: `app-install:${ref.memberId}:${installed.version}`,
+        // OAuth: an installed bot needs no botToken (imbot.v2: "Required for webhook authorization, not needed for OAuth").
         build: () => ({ credentials: installed.credentials }),
         // A refusal after the uninstall deleted the record stops the run as APP_NOT_INSTALLED, not as an auth failure.
         wrap: (client) => explainingUninstall(client, ref.memberId, factory),
