@@ -318,6 +318,11 @@ export class B24EventPipeline extends Construct {
       config.install?.enabled === true
         ? new InstallEndpoint(this, 'InstallEndpoint', { prefix, entry: INSTALL_ENTRY, handler: HANDLER_EXPORT, install: config.install, stateTable: stateTables.stateTable, registryTable: stateTables.registryTable, encryptionKey: key, logRetention, removalPolicy })
         : undefined;
+    if (installEndpoint !== undefined) {
+      // Installed sources are polled and served like any other (docs/install.md): the app secret, and the consumers' install items.
+      installEndpoint.grantInstalledSources(pollerFleet.poller, 'poller');
+      for (const consumer of routeConsumers.consumers.values()) installEndpoint.grantInstalledSources(consumer, 'consumer');
+    }
 
     this.parts = { encryptionKey, stateTables, claimCheckBucket, routeQueues, registrySeed, pollerFleet, routeConsumers, alarms, dashboard, installEndpoint };
     this.encryptionKey = key;

@@ -45,6 +45,14 @@ export interface DynamoDbTokenStoreOptions {
   readonly initial?: () => Promise<StoredTokens | undefined>;
 }
 
+/**
+ * The attributes a save writes or reads in its condition when the store has no seed (`initial`), the way the
+ * install chains are built (functions/install/install-store.ts): with the partition key `pk`, all an
+ * `app-install#*` token save touches. lib/parts/install-endpoint.ts limits the consumers' UpdateItem to them
+ * (dynamodb:Attributes). A seeded store also writes `seedHash` and `seenSeeds`.
+ */
+export const UNSEEDED_TOKEN_ATTRIBUTES = ['accessToken', 'refreshToken', 'accessTokenExpiresAt', 'updatedAt'] as const;
+
 export function tokenItemKey(sourceId: string): string {
   return `oauth#${sourceId}`;
 }

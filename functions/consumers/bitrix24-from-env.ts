@@ -10,6 +10,11 @@
 // (CachedSourceLookup: a warm consumer sees a change within its max age).
 // Every call checks the lookup; when the registration's version changed
 // (portal, secret, bot moved), the client is rebuilt from the new one.
+//
+// A source the install endpoint added (`credentials: {kind: 'app-install'}`)
+// is served from its portal's install record and the app secret
+// (InstalledSourceClient over functions/install/install-credentials.ts, the
+// factory the poller uses): same token chain, no botToken (OAuth).
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   type Bitrix24Logger,
@@ -22,40 +27,40 @@ import {
   createSecretReader,
   dynamoDbTokenStoreFactory,
 } from '../bitrix24/index.js';
+import { dynamoDbInstalledCredentials, defaultAppSecretName, type InstalledCredentialsFactory } from '../install/install-credentials.js';
 import { CachedSourceLookup } from '../registry/cached-source-lookup.js';
 import { DynamoDbSourceRegistry } from '../registry/dynamodb-source-registry.js';
-import type { RegisteredSource } from '../registry/source-registry.js';
+import type { RegisteredSource, SourceCredentialsRef } from '../registry/source-registry.js';
 import { secretNameOf } from '../shared/config.js';
 import { paramsAsBot, withoutAsBot } from './bot-token.js';
 import type { ConsumerSource } from './consumer-env.js';
 import { SourceClientError } from './errors.js';
-import type { Bitrix24Caller, ClientFactory } from './source-clients.js';
+import { InstalledSourceClient } from './installed-source-client.js';
+import type { Bitrix24Caller, CallOptions, ClientFactory } from './source-clients.js';
 
 /** What ctx.bitrix24 needs to know of a source; `version` changes when its registration does. */
 export interface ResolvedSource {
   readonly source: ConsumerSource;
-  readonly secretName: string;
+  /** Its secret, or (a source the install endpoint added) its portal's install. */
+  readonly credentials: SourceCredentialsRef;
   readonly version: number;
 }
 
 /** Finds a source by id: undefined when it is not registered. */
 export type SourceResolver = (sourceId: string) => Promise<ResolvedSource | undefined>;
 
-/** A registered source as ctx.bitrix24 sees it; an app-install source is not served by this factory. */
+/** A registered source as ctx.bitrix24 sees it. */
 function resolvedFromRegistry(registered: RegisteredSource): ResolvedSource {
   const { config, credentials } = registered;
-  if (credentials.kind !== 'secret') {
-    throw new SourceClientError(config.id, `ctx.bitrix24: source "${config.id}" is a Marketplace install (tokens per member_id); pass the install module's clientFactory to lambdaConsumer.`);
-  }
   const source: ConsumerSource = {
     id: config.id,
     kind: config.kind,
     portal: config.portal,
     auth: config.auth,
-    secretName: credentials.secretName,
+    ...(credentials.kind === 'secret' ? { secretName: credentials.secretName } : {}),
     ...(config.botId === undefined ? {} : { botId: config.botId }),
   };
-  return { source, secretName: credentials.secretName, version: registered.version };
+  return { source, credentials, version: registered.version };
 }
 
 /**
@@ -74,7 +79,7 @@ export function sourceResolver(input: {
   const tableName = input.registryTableName;
   return async (sourceId) => {
     const listed = input.sources.find((candidate) => candidate.id === sourceId);
-    if (listed !== undefined) return { source: listed, secretName: secretNameOf(input.prefix, listed), version: 0 };
+    if (listed !== undefined) return { source: listed, credentials: { kind: 'secret', secretName: secretNameOf(input.prefix, listed) }, version: 0 };
     if (lookup === undefined) {
       if (tableName === undefined) return undefined;
       lookup = new CachedSourceLookup({ registry: new DynamoDbSourceRegistry({ client: input.dynamoDb(), tableName, consistentRead: false }) });
@@ -106,7 +111,16 @@ export interface Bitrix24FactoryInput {
    * ctx.bitrix24 and ctx.reply calls take a slot of the portal's bucket before each request. @default none
    */
   readonly requestGate?: RequestGate;
+  /** The app secret app-install sources renew with (APP_SECRET_NAME). @default `<prefix>/app` */
+  readonly appSecretName?: string;
+  /** Credentials of app-install sources. @default the install records in the state table (dynamoDbInstalledCredentials) */
+  readonly installed?: InstalledCredentialsFactory;
+  /** ms epoch, for how often an installed source's record is checked. @default Date.now */
+  readonly now?: () => number;
 }
+
+/** One source's client as the factory's callers use it. */
+type SourceCaller = <T>(method: string, params: Record<string, unknown> | undefined, options: CallOptions | undefined) => Promise<{ result: T; time?: unknown }>;
 
 export function bitrix24ClientFactory(input: Bitrix24FactoryInput): ClientFactory {
   const secrets = input.secrets ?? createSecretReader();
@@ -121,20 +135,46 @@ export function bitrix24ClientFactory(input: Bitrix24FactoryInput): ClientFactor
   const resolveSource =
     input.resolveSource ?? sourceResolver({ sources: input.sources, prefix: input.prefix, registryTableName: input.registryTableName, dynamoDb: input.dynamoDb });
   const stateTableName = input.stateTableName;
-  const build = (resolved: ResolvedSource): SecretFollowingClient =>
-    new SecretFollowingClient({
+  const stateTableOf = (sourceId: string): string => {
+    if (stateTableName === undefined) {
+      throw new SourceClientError(sourceId, `ctx.bitrix24: source "${sourceId}" uses OAuth but STATE_TABLE_NAME is not set (rotated tokens live there).`);
+    }
+    return stateTableName;
+  };
+  const appSecretName = input.appSecretName ?? defaultAppSecretName(input.prefix);
+  let installed = input.installed;
+  const installedOf = (sourceId: string): InstalledCredentialsFactory =>
+    (installed ??= dynamoDbInstalledCredentials({ client: input.dynamoDb(), stateTableName: stateTableOf(sourceId), secrets, appSecretName }));
+  const build = (resolved: ResolvedSource): SourceCaller => {
+    const { id, auth } = resolved.source;
+    if (resolved.credentials.kind === 'app-install') {
+      const client = new InstalledSourceClient({
+        sourceId: id,
+        memberId: resolved.credentials.memberId,
+        installed: installedOf(id),
+        createClient,
+        invalidateAppSecret: () => secrets.invalidate(appSecretName),
+        ...(input.now === undefined ? {} : { now: input.now }),
+        ...(input.logger === undefined ? {} : { logger: input.logger }),
+      });
+      // OAuth: imbot.v2 calls as the app's bot carry no botToken.
+      return async (method, params, options) =>
+        await client.call(method, options?.asBot === true ? paramsAsBot(id, auth, undefined, params) : params, withoutAsBot(options));
+    }
+    const client = new SecretFollowingClient({
       source: resolved.source,
-      secretName: resolved.secretName,
+      secretName: resolved.credentials.secretName,
       secrets,
-      tokenStoreFactory: (store) => {
-        if (stateTableName === undefined) {
-          throw new SourceClientError(store.sourceId, `ctx.bitrix24: source "${store.sourceId}" uses OAuth but STATE_TABLE_NAME is not set (rotated tokens live there).`);
-        }
-        return dynamoDbTokenStoreFactory({ client: input.dynamoDb(), tableName: stateTableName })(store);
-      },
+      tokenStoreFactory: (store) => dynamoDbTokenStoreFactory({ client: input.dynamoDb(), tableName: stateTableOf(store.sourceId) })(store),
       createClient,
       ...(input.logger === undefined ? {} : { logger: input.logger }),
     });
+    return async (method, params, options) =>
+      options?.asBot === true
+        ? // The token is read from the build the call uses, so a repeat after a rotated token carries the new one.
+          await client.call(method, (built) => paramsAsBot(id, auth, built.botToken, params), withoutAsBot(options))
+        : await client.call(method, params, withoutAsBot(options));
+  };
   const require = async (sourceId: string): Promise<ResolvedSource> => {
     const resolved = await resolveSource(sourceId);
     if (resolved === undefined) {
@@ -149,13 +189,9 @@ export function bitrix24ClientFactory(input: Bitrix24FactoryInput): ClientFactor
       portal: first.source.portal,
       call: async (method, params, options) => {
         const latest = await require(sourceId);
-        // The registration changed (portal, secret, bot): a client of the new one.
+        // The registration changed (portal, secret, bot, install): a client of the new one.
         if (latest.version !== current.version) current = { version: latest.version, client: build(latest) };
-        const { client } = current;
-        return options?.asBot === true
-          ? // The token is read from the build the call uses, so a repeat after a rotated token carries the new one.
-            await client.call(method, (built) => paramsAsBot(latest.source.id, latest.source.auth, built.botToken, params), withoutAsBot(options))
-          : await client.call(method, params, withoutAsBot(options));
+        return await current.client(method, params, options);
       },
     };
   };

@@ -45,6 +45,8 @@ export interface ConsumerEnvironment {
   readonly maxAttempts: number;
   /** PORTAL_BUDGETS: request rates per portal, JSON (functions/budget/rates.ts). @default 2/s, burst 10 per portal */
   readonly portalBudgets: string | undefined;
+  /** APP_SECRET_NAME: the app secret app-install sources renew with (lib/ sets it with config `install.enabled`). @default `<prefix>/app` */
+  readonly appSecretName: string | undefined;
 }
 
 function optional(env: NodeJS.ProcessEnv, name: string): string | undefined {
@@ -79,6 +81,7 @@ export function readConsumerEnvironment(env: NodeJS.ProcessEnv = process.env): C
     deadLetterQueueUrl: optional(env, ENV.deadLetterQueueUrl),
     maxAttempts,
     portalBudgets: optional(env, ENV.portalBudgets),
+    appSecretName: optional(env, ENV.appSecretName),
     route: optional(env, ENV.route),
     idempotencyTableName: optional(env, ENV.idempotencyTableName),
     stateTableName: optional(env, ENV.stateTableName),

@@ -5,6 +5,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { SecretReader } from '../bitrix24/secret-reader.js';
 import { sqsClientConfig } from '../shared/aws-client-config.js';
 import { createDynamoDbAttemptCounter } from './attempts.js';
 import { DynamoDbPortalBudgetStore, PortalBudget, portalRatesFromJson } from '../budget/index.js';
@@ -36,6 +37,8 @@ export interface LambdaConsumerOptions {
   readonly sqs?: SQSClient;
   /** Bot or user, and botId, per source for ctx.reply & co. @default the source lookup ctx.bitrix24 uses (SOURCES, then the registry) */
   readonly voiceSources?: VoiceSourceLookup;
+  /** Reads the source secrets and the app secret (APP_SECRET_NAME). @default Secrets Manager with a 5-minute cache */
+  readonly secrets?: SecretReader;
 }
 
 /**
@@ -109,6 +112,8 @@ export function createConsumerHandlerFromEnv(handlers: ConsumerHandlers, options
         resolveSource,
         stateTableName: env.stateTableName,
         dynamoDb: dynamo,
+        ...(options.secrets === undefined ? {} : { secrets: options.secrets }),
+        ...(env.appSecretName === undefined ? {} : { appSecretName: env.appSecretName }),
         logger,
         // ctx calls share the portal's bucket with the poller shards (budget#<host> in the state table).
         ...(env.stateTableName === undefined

@@ -10,7 +10,7 @@ export const INSTALL_ENV = {
   stateTableName: ENV.stateTableName,
   registryTableName: 'REGISTRY_TABLE_NAME',
   /** Secrets Manager name of the app secret {clientId, clientSecret}. */
-  appSecretName: 'APP_SECRET_NAME',
+  appSecretName: ENV.appSecretName,
   botCode: 'INSTALL_BOT_CODE',
   botName: 'INSTALL_BOT_NAME',
   botType: 'INSTALL_BOT_TYPE',

@@ -1,6 +1,7 @@
 // Errors of the Marketplace install endpoint. Each carries the HTTP status the
 // function URL answers with and a short machine code; messages never hold a
 // token (they name the field or the member id, which is not a secret).
+import { Bitrix24Error } from '../bitrix24/errors.js';
 
 /** Base class of the install module's errors. */
 export class InstallError extends Error {
@@ -84,6 +85,30 @@ export class InstallConfigError extends InstallError {
   constructor(message: string, options?: ErrorOptions) {
     super(message, 500, 'install_misconfigured', options);
     this.name = 'InstallConfigError';
+  }
+}
+
+/** The state table key prefix of install records (install-store.ts re-exports it; here so errors.ts imports nothing of the store). */
+export const APP_INSTALL_ITEM_PREFIX = 'app-install#';
+
+/**
+ * An app-install source whose portal has no install record: the app was uninstalled (ONAPPUNINSTALL deleted
+ * the record and its tokens) or never finished installing. Raised where the poller and the consumers build or
+ * renew the source's credentials (install-credentials.ts), so it travels their Bitrix24 error paths: a
+ * Bitrix24Error of kind `portal-gone` (not retried; the poller stops the source's run, the shard cools it
+ * down), not an InstallError (those are the endpoint's HTTP answers).
+ */
+export class AppNotInstalledError extends Bitrix24Error {
+  readonly memberId: string;
+  constructor(memberId: string) {
+    super(
+      `The app is not installed on the portal of member ${memberId} (no record ${APP_INSTALL_ITEM_PREFIX}${memberId}): uninstalled, or its install never finished. Its sources are not polled or served until the app is installed again.`,
+      'portal-gone',
+      false,
+      { code: 'APP_NOT_INSTALLED' },
+    );
+    this.name = 'AppNotInstalledError';
+    this.memberId = memberId;
   }
 }
 

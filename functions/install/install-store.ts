@@ -26,9 +26,9 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { DynamoDbTokenStore } from '../bitrix24/dynamodb-token-store.js';
 import { InMemoryTokenStore, type StoredTokens, type TokenStore } from '../bitrix24/token-store.js';
-import { InstallStoreError, safeCause } from './errors.js';
+import { APP_INSTALL_ITEM_PREFIX, InstallStoreError, safeCause } from './errors.js';
 
-export const APP_INSTALL_KEY_PREFIX = 'app-install#';
+export const APP_INSTALL_KEY_PREFIX = APP_INSTALL_ITEM_PREFIX;
 
 export function appInstallItemKey(memberId: string): string {
   return `${APP_INSTALL_KEY_PREFIX}${memberId}`;
@@ -155,39 +155,73 @@ function recordOf(item: Record<string, AttributeValue>): AppInstallRecord | unde
   };
 }
 
-export class DynamoDbInstallStore implements InstallStore {
+function itemKeyOf(memberId: string): Record<string, AttributeValue> {
+  return { pk: { S: appInstallItemKey(memberId) } };
+}
+
+/** Runs a request on the record; a lost condition is 'conflict', any other failure InstallStoreError. */
+async function sendOrConflict<T>(tableName: string, what: string, memberId: string, run: () => Promise<T>): Promise<T | 'conflict'> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return 'conflict';
+    throw new InstallStoreError(`${what} the install record of member ${memberId} in table ${tableName} failed; check the table and the role's permissions, then repeat the install.`, safeCause(error));
+  }
+}
+
+/**
+ * The read side of the install records, all the poller and the consumers need (install-credentials.ts): the
+ * record and its token chain. DynamoDbInstallStore adds the install endpoint's writes.
+ */
+export class DynamoDbInstallRecords implements Pick<InstallStore, 'get' | 'tokenStore'> {
   readonly #client: DynamoDBClient;
   readonly #tableName: string;
-  readonly #now: () => number;
 
-  constructor(options: DynamoDbInstallStoreOptions) {
+  constructor(options: Pick<DynamoDbInstallStoreOptions, 'client' | 'tableName'>) {
     this.#client = options.client;
     this.#tableName = options.tableName;
-    this.#now = options.now ?? Date.now;
-  }
-
-  #key(memberId: string): Record<string, AttributeValue> {
-    return { pk: { S: appInstallItemKey(memberId) } };
-  }
-
-  async #send<T>(what: string, memberId: string, run: () => Promise<T>): Promise<T | 'conflict'> {
-    try {
-      return await run();
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return 'conflict';
-      throw new InstallStoreError(`${what} the install record of member ${memberId} in table ${this.#tableName} failed; check the table and the role's permissions, then repeat the install.`, safeCause(error));
-    }
   }
 
   async get(memberId: string): Promise<AppInstallRecord | undefined> {
-    const answer = await this.#send('Reading', memberId, () =>
-      this.#client.send(new GetItemCommand({ TableName: this.#tableName, Key: this.#key(memberId), ConsistentRead: true })),
+    const answer = await sendOrConflict(this.#tableName, 'Reading', memberId, () =>
+      this.#client.send(new GetItemCommand({ TableName: this.#tableName, Key: itemKeyOf(memberId), ConsistentRead: true })),
     );
     // An item with tokens but no install fields is a chain a late renewal wrote after an uninstall: no install.
     if (answer === 'conflict' || answer.Item === undefined || answer.Item.memberId === undefined) return undefined;
     const record = recordOf(answer.Item);
     if (record === undefined) throw new InstallStoreError(`The install record of member ${memberId} in ${this.#tableName} is incomplete; delete it and install the app again.`);
     return record;
+  }
+
+  tokenStore(memberId: string): TokenStore {
+    // No seed: the chain starts with the install's verified pair; a save needs the item (an uninstalled portal's chain is not brought back).
+    return new DynamoDbTokenStore({ client: this.#client, tableName: this.#tableName, sourceId: `app-install:${memberId}`, itemKey: appInstallItemKey(memberId) });
+  }
+}
+
+export class DynamoDbInstallStore implements InstallStore {
+  readonly #client: DynamoDBClient;
+  readonly #tableName: string;
+  readonly #now: () => number;
+  readonly #records: DynamoDbInstallRecords;
+
+  constructor(options: DynamoDbInstallStoreOptions) {
+    this.#client = options.client;
+    this.#tableName = options.tableName;
+    this.#now = options.now ?? Date.now;
+    this.#records = new DynamoDbInstallRecords(options);
+  }
+
+  #key(memberId: string): Record<string, AttributeValue> {
+    return itemKeyOf(memberId);
+  }
+
+  async #send<T>(what: string, memberId: string, run: () => Promise<T>): Promise<T | 'conflict'> {
+    return await sendOrConflict(this.#tableName, what, memberId, run);
+  }
+
+  async get(memberId: string): Promise<AppInstallRecord | undefined> {
+    return await this.#records.get(memberId);
   }
 
   async create(record: AppInstallRecord, tokens: StoredTokens): Promise<boolean> {
@@ -260,7 +294,6 @@ export class DynamoDbInstallStore implements InstallStore {
   }
 
   tokenStore(memberId: string): TokenStore {
-    // No seed: the chain starts with the install's verified pair; a save needs the item (an uninstalled portal's chain is not brought back).
-    return new DynamoDbTokenStore({ client: this.#client, tableName: this.#tableName, sourceId: `app-install:${memberId}`, itemKey: appInstallItemKey(memberId) });
+    return this.#records.tokenStore(memberId);
   }
 }

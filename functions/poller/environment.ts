@@ -1,6 +1,7 @@
 // The poller Lambda's environment, read and validated once per container (on
 // the first invocation, never at import time).
 import * as z from 'zod';
+import { defaultAppSecretName } from '../install/install-credentials.js';
 import { ENV } from '../shared/observability.js';
 import { CATCH_ALL_ROUTE } from '../shared/topology.js';
 import { PollerConfigError } from './errors.js';
@@ -19,6 +20,8 @@ export interface PollerEnvironment {
   readonly sourcesPerInvocation: number;
   /** Fleet mode: per-portal request rates (PORTAL_BUDGETS, JSON; functions/budget/rates.ts). @default 2/s, burst 10 for every portal */
   readonly portalBudgets?: string;
+  /** Fleet mode: the app secret app-install sources renew with (APP_SECRET_NAME; set with config `install.enabled`). @default `<prefix>/app` */
+  readonly appSecretName: string;
 }
 
 const jsonRecord = (name: string) =>
@@ -45,6 +48,7 @@ const schema = z.object({
   [ENV.registryTableName]: z.string().min(1).optional(),
   [ENV.sourcesPerInvocation]: z.coerce.number().int().min(1).max(500).default(50),
   PORTAL_BUDGETS: z.string().optional(),
+  [ENV.appSecretName]: z.string().min(1).optional(),
 });
 
 export function readPollerEnvironment(env: Readonly<Record<string, string | undefined>>): PollerEnvironment {
@@ -61,6 +65,7 @@ export function readPollerEnvironment(env: Readonly<Record<string, string | unde
     payloadBucketName: data[ENV.payloadBucketName],
     prefix: data[ENV.prefix],
     sourcesPerInvocation: data[ENV.sourcesPerInvocation],
+    appSecretName: data[ENV.appSecretName] ?? defaultAppSecretName(data[ENV.prefix]),
     ...(data[ENV.registryTableName] === undefined ? {} : { registryTableName: data[ENV.registryTableName] }),
     ...(data.PORTAL_BUDGETS === undefined ? {} : { portalBudgets: data.PORTAL_BUDGETS }),
   };

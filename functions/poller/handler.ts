@@ -2,9 +2,11 @@
 // (pollSource); `{ "shard": i, "shardCount": N }` is a fleet shard: it polls up
 // to SOURCES_PER_INVOCATION registry sources at once (shard-loop.ts), every
 // Bitrix24 client sharing each portal's budget (functions/budget). Thin: parse
-// the input, build the dependencies once per container (per source and secret
-// version), run until shortly before the Lambda's own deadline, return the report.
-import { randomUUID } from 'node:crypto';
+// the input, build the dependencies once per container (per source and version
+// of its credentials: its secret, or for a source the install endpoint added,
+// the install record and the app secret — functions/install/install-credentials.ts),
+// run until shortly before the Lambda's own deadline, return the report.
+import { createHash, randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
@@ -17,11 +19,13 @@ import {
   createSecretReader,
   loadSourceCredentials,
   type Bitrix24Client,
+  type Bitrix24Credentials,
   type RequestGate,
   type SecretReader,
 } from '../bitrix24/index.js';
 import { DynamoDbPortalBudgetStore, PortalBudget, portalRatesFromJson } from '../budget/index.js';
-import { DynamoDbSourceRegistry, type RegisteredSource, type SourceRegistry } from '../registry/index.js';
+import { dynamoDbInstalledCredentials, explainingUninstall, type InstalledCredentialsFactory } from '../install/install-credentials.js';
+import { DynamoDbSourceRegistry, type SourceCredentialsRef, type SourceRegistry } from '../registry/index.js';
 import { parseSourceConfig, secretNameOf, type SourceConfig, type SourceConfigInput } from '../shared/config.js';
 import { METRICS_NAMESPACE } from '../shared/observability.js';
 import { createPollerDependencies } from './dependencies.js';
@@ -81,6 +85,13 @@ export interface PollerHandlerOptions {
   readonly shard?: Pick<ShardOptions, 'refreshIntervalMs' | 'adoptAfterMs' | 'stopClaimingBeforeMs' | 'failureCooldownMs'>;
 }
 
+/** A source's credentials as found now: `key` names their version (a hash, never a value); `build` makes them. */
+interface SourceCredentials {
+  readonly key: string;
+  readonly build: () => { readonly credentials: Bitrix24Credentials; readonly botToken?: string };
+  readonly wrap?: (client: Bitrix24Client) => Bitrix24Client;
+}
+
 interface Container {
   readonly env: PollerEnvironment;
   readonly dynamoDb: DynamoDBClient;
@@ -89,8 +100,10 @@ interface Container {
   readonly secrets: SecretReader;
   readonly logger: Logger;
   readonly metrics: Metrics;
-  /** Per source: the deps built for one secret value (rebuilt when the secret changes). */
-  readonly sources: Map<string, { secret: string; configKey: string; client: Bitrix24Client; deps: PollerDependencies }>;
+  /** Per source: the deps built for one version of its credentials (rebuilt when the secret, or an install's endpoints or app secret, change). */
+  readonly sources: Map<string, { credentialsKey: string; configKey: string; client: Bitrix24Client; deps: PollerDependencies }>;
+  /** Credentials of app-install sources (install record + app secret), built on first use. */
+  installed?: InstalledCredentialsFactory;
   /** Fleet mode: built on the first shard invocation. */
   fleet?: { readonly registry: Pick<SourceRegistry, 'list'>; readonly gate: RequestGate; readonly leases: DynamoDbLeaseViewReader };
 }
@@ -115,26 +128,59 @@ export function createPollerHandler(
     return container;
   };
 
-  const depsFor = async (c: Container, source: SourceConfig, secretName: string, gate?: RequestGate): Promise<PollerDependencies> => {
-    const secret = await c.secrets.read(secretName);
-    const configKey = JSON.stringify([source, secretName, gate !== undefined]);
+  /** The credentials of a source, from its secret or (app-install) its install record and the app secret; `key` changes when they do. */
+  const credentialsOf = async (c: Container, source: SourceConfig, ref: SourceCredentialsRef): Promise<SourceCredentials> => {
+    if (ref.kind === 'app-install') {
+      c.installed ??= dynamoDbInstalledCredentials({ client: c.dynamoDb, stateTableName: c.env.stateTableName, secrets: c.secrets, appSecretName: c.env.appSecretName });
+      const factory = c.installed;
+      const installed = await factory(ref.memberId);
+      return {
+        key: `app-install:${ref.memberId}:${installed.version}`,
+        // OAuth: an installed bot needs no botToken (imbot.v2: "Required for webhook authorization, not needed for OAuth").
+        build: () => ({ credentials: installed.credentials }),
+        // A refusal after the uninstall deleted the record stops the run as APP_NOT_INSTALLED, not as an auth failure.
+        wrap: (client) => explainingUninstall(client, ref.memberId, factory),
+      };
+    }
+    const secret = await c.secrets.read(ref.secretName);
+    return {
+      key: `secret:${ref.secretName}:${createHash('sha256').update(secret).digest('hex')}`,
+      build: () =>
+        loadSourceCredentials({
+          source,
+          secretJson: secret,
+          secretName: ref.secretName,
+          tokenStoreFactory: dynamoDbTokenStoreFactory({ client: c.dynamoDb, tableName: c.env.stateTableName }),
+        }),
+    };
+  };
+
+  const depsFor = async (c: Container, source: SourceConfig, ref: SourceCredentialsRef, gate?: RequestGate): Promise<PollerDependencies> => {
     const cached = c.sources.get(source.id);
-    if (cached !== undefined && cached.secret === secret && cached.configKey === configKey) return cached.deps;
+    let found: SourceCredentials;
+    try {
+      found = await credentialsOf(c, source, ref);
+    } catch (error) {
+      // Uninstalled, or the secret is gone: the client built from the old credentials is not kept either.
+      if (cached !== undefined) {
+        c.sources.delete(source.id);
+        await cached.client.close();
+      }
+      throw error;
+    }
+    const configKey = JSON.stringify([source, ref, gate !== undefined]);
+    if (cached !== undefined && cached.credentialsKey === found.key && cached.configKey === configKey) return cached.deps;
     if (cached !== undefined) await cached.client.close();
-    const { credentials, botToken } = loadSourceCredentials({
-      source,
-      secretJson: secret,
-      secretName,
-      tokenStoreFactory: dynamoDbTokenStoreFactory({ client: c.dynamoDb, tableName: c.env.stateTableName }),
-    });
+    const { credentials, botToken } = found.build();
     const logger = c.logger.createChild({ persistentKeys: { sourceId: source.id } });
-    const client = createBitrix24Client({
+    const built = createBitrix24Client({
       credentials,
       ...(gate === undefined ? {} : { requestGate: gate }),
       logger: powertoolsLogger(logger),
       ...(options.now === undefined ? {} : { now: options.now }),
       ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
     });
+    const client = found.wrap?.(built) ?? built;
     const deps = createPollerDependencies({
       source,
       client,
@@ -152,7 +198,7 @@ export function createPollerHandler(
       ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
       ...(options.tuning === undefined ? {} : { tuning: options.tuning }),
     });
-    c.sources.set(source.id, { secret, configKey, client, deps });
+    c.sources.set(source.id, { credentialsKey: found.key, configKey, client, deps });
     return deps;
   };
 
@@ -177,13 +223,6 @@ export function createPollerHandler(
     return c.fleet;
   };
 
-  const secretNameOfRegistered = (registered: RegisteredSource): string => {
-    if (registered.credentials.kind === 'secret') return registered.credentials.secretName;
-    throw new PollerConfigError(
-      `Source "${registered.config.id}" holds Marketplace-install credentials (member_id ${registered.credentials.memberId}); this poller reads secret-backed sources only. Re-add it with a secret (\`sources add\`) or deploy the install endpoint's token support.`,
-    );
-  };
-
   const runShardInvocation = async (event: ShardEvent, context: Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>): Promise<ShardReport> => {
     const { shard, shardCount } = checkShardEvent(event);
     const c = containerOf();
@@ -194,7 +233,7 @@ export function createPollerHandler(
       {
         registry: fleet.registry,
         leases: fleet.leases,
-        pollerFor: async (registered) => await depsFor(c, registered.config, secretNameOfRegistered(registered), fleet.gate),
+        pollerFor: async (registered) => await depsFor(c, registered.config, registered.credentials, fleet.gate),
         logger: powertoolsLogger(logger),
         metrics: powertoolsFleetMetrics(c.metrics),
         now,
@@ -214,7 +253,7 @@ export function createPollerHandler(
   const runSourceInvocation = async (event: PollerEvent, context: Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>): Promise<PollReport> => {
     const source = parseSourceConfig(event.source, 'poller input "source"');
     const c = containerOf();
-    const deps = await depsFor(c, source, secretNameOf(c.env.prefix, source));
+    const deps = await depsFor(c, source, { kind: 'secret', secretName: secretNameOf(c.env.prefix, source) });
     const now = (options.now ?? Date.now)();
     const report = await pollSource(deps, source, {
       deadline: now + context.getRemainingTimeInMillis(),

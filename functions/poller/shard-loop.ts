@@ -15,7 +15,7 @@
 // rate with the others through the portal budget's FIFO of reservations.
 import { randomUUID } from 'node:crypto';
 import type { RegisteredSource } from '../registry/source-registry.js';
-import { describeError } from './error-policy.js';
+import { classifyFailure, describeError } from './error-policy.js';
 import { planClaims, stalenessSeconds, worstStaleness, type LeaseView, type PlannedSource } from './fleet-plan.js';
 import type { LeaseViewReader } from './fleet-lease-view.js';
 import { pollSource, type PollerDependencies, type PollReport } from './poll-loop.js';
@@ -72,6 +72,8 @@ export interface ShardReport {
   readonly registryErrors: number;
   /** The last staleness seen. */
   readonly worst?: { readonly sourceId: string; readonly seconds: number };
+  /** Claimed sources whose run could not start (no secret, app uninstalled: `APP_NOT_INSTALLED`, …), each cooled down. */
+  readonly notPolled: readonly { readonly sourceId: string; readonly errorCode: string }[];
 }
 
 interface RunningSource {
@@ -89,6 +91,7 @@ class ShardRun {
   private readonly done = new Set<Promise<void>>();
   private readonly cooldown = new Map<string, number>();
   private readonly runs: PollReport[] = [];
+  private readonly notPolled: { sourceId: string; errorCode: string }[] = [];
   private refreshes = 0;
   private registryErrors = 0;
   private worst: { sourceId: string; seconds: number } | undefined;
@@ -123,6 +126,7 @@ class ShardRun {
       refreshes: this.refreshes,
       registryErrors: this.registryErrors,
       ...(this.worst === undefined ? {} : { worst: this.worst }),
+      notPolled: this.notPolled,
     };
     deps.logger.info('shard finished', { ...this.log, runs: this.runs.length, refreshes: this.refreshes, registryErrors: this.registryErrors });
     return report;
@@ -207,7 +211,9 @@ class ShardRun {
       pollerDeps = await deps.pollerFor(source);
     } catch (error) {
       this.cooldown.set(id, deps.now() + (options.failureCooldownMs ?? 60_000));
-      deps.logger.error('source cannot be polled (credentials or configuration); retried after the cooldown', { ...this.log, sourceId: id, ...describeError(error) });
+      const { code } = classifyFailure(error);
+      this.notPolled.push({ sourceId: id, errorCode: code });
+      deps.logger.error('source cannot be polled (credentials or configuration); retried after the cooldown', { ...this.log, sourceId: id, errorCode: code, ...describeError(error) });
       return;
     }
     // Waits between polls end early when the source is dropped; the sink's own retry waits are untouched.

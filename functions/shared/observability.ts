@@ -91,4 +91,9 @@ export const ENV = {
   sourcesPerInvocation: 'SOURCES_PER_INVOCATION',
   /** Poller: request budget per portal, JSON (config fleet.portalBudgets; functions/budget/rates.ts). */
   portalBudgets: 'PORTAL_BUDGETS',
+  /**
+   * Install endpoint, and (config `install.enabled`) the poller and consumers: the Secrets Manager name of the
+   * app secret {clientId, clientSecret} that app-install sources renew their tokens with. @default `<prefix>/app`
+   */
+  appSecretName: 'APP_SECRET_NAME',
 } as const;

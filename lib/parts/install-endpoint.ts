@@ -12,6 +12,13 @@
 // Least privilege: the state table's `app-install#*` items only (no lease,
 // offset or source token item), the registry table's items (read, write,
 // enable/disable; no Scan, no delete), the one app secret, the key.
+//
+// The sources an install adds are polled and served by the pipeline's own
+// functions (functions/install/install-credentials.ts): `grantInstalledSources`
+// gives the poller and each consumer APP_SECRET_NAME and read on the app
+// secret; a consumer, which otherwise reaches only `oauth#*` and `budget#*`
+// items, also gets GetItem on `app-install#*` (the record and its chain) and an
+// UpdateItem there limited to the token attributes (a renewal's save).
 import { CfnOutput } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -22,8 +29,12 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { RemovalPolicy } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { UNSEEDED_TOKEN_ATTRIBUTES } from '../../functions/bitrix24/dynamodb-token-store.js';
+import { ENV } from '../../functions/shared/observability.js';
 import { INSTALL_ENV } from '../../functions/install/environment.js';
+import { defaultAppSecretName } from '../../functions/install/install-credentials.js';
 import { APP_INSTALL_KEY_PREFIX } from '../../functions/install/install-store.js';
+import { STATE_TABLE } from '../../functions/shared/topology.js';
 import type { InstallConfig } from '../../functions/shared/config.js';
 import { acknowledge, grantKeyUse, pipelineFunction, roleOf } from './pipeline-function.js';
 
@@ -47,10 +58,12 @@ export class InstallEndpoint extends Construct {
   readonly functionUrl: lambda.FunctionUrl;
   /** The app secret: put {"clientId", "clientSecret"} of the app card in it. */
   readonly appSecret: secretsmanager.ISecret;
+  readonly #appSecretName: string;
+  readonly #stateTable: dynamodb.ITable;
 
   constructor(scope: Construct, id: string, props: InstallEndpointProps) {
     super(scope, id);
-    const appSecretName = props.install.appSecretName ?? `${props.prefix}/app`;
+    const appSecretName = props.install.appSecretName ?? defaultAppSecretName(props.prefix);
     const appSecret = new secretsmanager.Secret(this, 'AppSecret', {
       secretName: appSecretName,
       description: 'Client id and secret of the Bitrix24 app (Marketplace or local app card): {"clientId": "…", "clientSecret": "…"}. Replace the generated placeholder.',
@@ -104,5 +117,42 @@ export class InstallEndpoint extends Construct {
     this.function = fn;
     this.functionUrl = functionUrl;
     this.appSecret = appSecret;
+    this.#appSecretName = appSecretName;
+    this.#stateTable = props.stateTable;
+  }
+
+  /**
+   * Lets `fn` call Bitrix24 as the installed sources: APP_SECRET_NAME and read on the app secret. `consumer`
+   * also gets the install items it cannot reach otherwise: GetItem on `app-install#*`, and UpdateItem there
+   * only on the token attributes (DynamoDbTokenStore's conditional save; no ALL_OLD/ALL_NEW answer, which would
+   * return the other attributes). The poller's role already reads and writes its state table's items.
+   */
+  grantInstalledSources(fn: NodejsFunction, role: 'poller' | 'consumer'): void {
+    fn.addEnvironment(ENV.appSecretName, this.#appSecretName);
+    const grantee = roleOf(fn);
+    this.appSecret.grantRead(grantee);
+    if (role === 'poller') return;
+    const installItems = { 'dynamodb:LeadingKeys': [`${APP_INSTALL_KEY_PREFIX}*`] };
+    grantee.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadInstallRecords',
+        actions: ['dynamodb:GetItem'],
+        resources: [this.#stateTable.tableArn],
+        conditions: { 'ForAllValues:StringLike': installItems },
+      }),
+    );
+    grantee.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'RenewInstallTokenChains',
+        actions: ['dynamodb:UpdateItem'],
+        resources: [this.#stateTable.tableArn],
+        conditions: {
+          'ForAllValues:StringLike': installItems,
+          // The partition key must be listed too (DynamoDB developer guide, specifying-conditions: dynamodb:Attributes).
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': [STATE_TABLE.partitionKey, ...UNSEEDED_TOKEN_ATTRIBUTES] },
+          'StringEqualsIfExists': { 'dynamodb:ReturnValues': ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'] },
+        },
+      }),
+    );
   }
 }

@@ -9,6 +9,7 @@ import { createBitrix24Client, createSecretReader, type Bitrix24Credentials } fr
 import { bitrix24ClientFactory, sourceResolver } from '../../../functions/consumers/bitrix24-from-env.js';
 import { SourceClientError } from '../../../functions/consumers/errors.js';
 import { SourceClients } from '../../../functions/consumers/source-clients.js';
+import { AppNotInstalledError } from '../../../functions/install/errors.js';
 import { provisionLocalPipeline, type ProvisionedPipeline } from '../../../functions/local/provision.js';
 import { CachedSourceLookup } from '../../../functions/registry/cached-source-lookup.js';
 import { DynamoDbSourceRegistry } from '../../../functions/registry/dynamodb-source-registry.js';
@@ -90,7 +91,7 @@ describe('consumers look their source up in the registry', () => {
     expect(await call()).toBe(second);
   });
 
-  it('refuses an unregistered source by name, and an app-install source without the install client factory', async () => {
+  it('refuses an unregistered source by name, and an app-install source whose portal has no install record with that reason', async () => {
     const clients = warmConsumer(60_000);
     const unknown = clients.clientFor('never-registered');
     await expect(unknown).rejects.toBeInstanceOf(SourceClientError);
@@ -100,6 +101,9 @@ describe('consumers look their source up in the registry', () => {
       credentials: { kind: 'app-install', memberId: 'member-1' },
       origin: 'install',
     });
-    await expect(clients.clientFor('installed')).rejects.toThrow(/Marketplace install/);
+    // Served by default now (docs/install.md); with no install record the call says the app is not installed.
+    const installed = await clients.clientFor('installed');
+    await expect(installed.call('server.time')).rejects.toBeInstanceOf(AppNotInstalledError);
+    await expect(installed.call('server.time')).rejects.toThrow(/not installed on the portal of member member-1/);
   });
 });

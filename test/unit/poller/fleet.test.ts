@@ -121,6 +121,7 @@ describe('runShard', () => {
     // Every lease is given back at the end; the broken source was tried once and never blocked the others.
     for (const port of ports.values()) expect(port.state.owner).toBeUndefined();
     expect(report.runs.some((r) => r.sourceId === 'broken')).toBe(false);
+    expect(report.notPolled.filter((n) => n.sourceId === 'broken')).toHaveLength(1);
     expect(staleness.length).toBeGreaterThan(10);
   });
 });
