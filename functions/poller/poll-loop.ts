@@ -334,7 +334,8 @@ class PollRun {
 
       let page: EventPage;
       try {
-        page = await this.subscribeIfDueAndFetch();
+        if (this.subscriptionDue()) await this.subscribe();
+        page = await this.fetch();
       } catch (error) {
         if (error instanceof LeaseLostError) throw error;
         const verdict = classifyFailure(error);
@@ -398,25 +399,6 @@ class PollRun {
         return delay;
       }
     }
-  }
-
-  /**
-   * A first subscription goes before the fetch (Event.get reads nothing before it). A renewal
-   * of one the state records (cold start, new credentials, hourly) runs alongside the fetch:
-   * the subscription exists either way, and a cold start saves a round trip. Both are awaited
-   * before either failure is thrown, so the renewal never outlives the run; a failed renewal
-   * drops the page uncommitted (its events stay in Bitrix24 and come again).
-   */
-  private async subscribeIfDueAndFetch(): Promise<EventPage> {
-    if (!this.subscriptionDue()) return await this.fetch();
-    if (!this.subscription.subscribed) {
-      await this.subscribe();
-      return await this.fetch();
-    }
-    const [renewal, fetched] = await Promise.allSettled([this.subscribe(), this.fetch()]);
-    if (renewal.status === 'rejected') throw renewal.reason;
-    if (fetched.status === 'rejected') throw fetched.reason;
-    return fetched.value;
   }
 
   private async subscribe(): Promise<void> {

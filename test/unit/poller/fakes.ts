@@ -74,16 +74,9 @@ export class FakeEventSource implements EventSource {
     });
   }
 
-  /** Errors thrown by the next subscribes, in order. */
-  subscribeFailures: Error[] = [];
-  /** When set, subscribe answers only once it resolves (concurrency tests). */
-  subscribeGate: Promise<void> | undefined;
-
-  async subscribe(): Promise<void> {
+  subscribe(): Promise<void> {
     this.subscribeCalls += 1;
-    await this.subscribeGate;
-    const failure = this.subscribeFailures.shift();
-    if (failure !== undefined) throw failure;
+    return Promise.resolve();
   }
 }
 

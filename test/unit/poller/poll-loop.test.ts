@@ -247,59 +247,6 @@ describe('pollSource: subscription', () => {
     expect(rebuilt.events.subscribeCalls).toBe(1);
   });
 
-  it('a renewal of a recorded subscription runs alongside the first Event.get; a first subscription goes before it', async () => {
-    const gated = () => {
-      let open: () => void = () => undefined;
-      const gate = new Promise<void>((resolve) => {
-        open = resolve;
-      });
-      return { gate, open };
-    };
-    const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-    const renewing = harness();
-    renewing.state.subscribed = true;
-    renewing.state.subscribedAt = renewing.clock.now();
-    renewing.source.emit(2);
-    const renewal = gated();
-    renewing.source.subscribeGate = renewal.gate;
-    const renewed = pollSource(renewing.deps, userSource(), { deadline: renewing.clock.now() + 60_000, mode: 'per-schedule' });
-    await settle();
-    expect(renewing.source.subscribeCalls).toBe(1);
-    expect(renewing.source.fetches).toHaveLength(1); // fetched while the subscribe is unanswered
-    expect(renewing.state.commits).toHaveLength(0); // but nothing committed before it answered
-    renewal.open();
-    await expect(renewed).resolves.toMatchObject({ stoppedBecause: 'drained', eventsPublished: 2 });
-
-    const first = harness();
-    first.source.emit(2);
-    const subscription = gated();
-    first.source.subscribeGate = subscription.gate;
-    const subscribed = pollSource(first.deps, userSource(), { deadline: first.clock.now() + 60_000, mode: 'per-schedule' });
-    await settle();
-    expect(first.source.subscribeCalls).toBe(1);
-    expect(first.source.fetches).toHaveLength(0);
-    subscription.open();
-    await expect(subscribed).resolves.toMatchObject({ stoppedBecause: 'drained', eventsPublished: 2 });
-    expect(first.state.subscribed).toBe(true);
-  });
-
-  it('a failed renewal drops the page it ran alongside, uncommitted; the next try delivers it', async () => {
-    const h = harness();
-    h.state.subscribed = true;
-    h.state.subscribedAt = h.clock.now();
-    h.source.emit(2);
-    h.source.subscribeFailures.push(new ServerError({ code: 'INTERNAL_SERVER_ERROR', httpStatus: 503, method: 'im.v2.Event.subscribe' }));
-
-    const report = await pollSource(h.deps, userSource(), { deadline: h.clock.now() + 60_000, mode: 'per-schedule' });
-
-    expect(h.source.subscribeCalls).toBe(2);
-    expect(h.source.fetches.map((f) => f.offset)).toEqual([undefined, undefined]);
-    expect(h.sink.published.map((e) => e.eventId)).toEqual([1, 2]);
-    expect(h.state.commits.map((c) => c.nextOffset)).toEqual([3]);
-    expect(report).toMatchObject({ stoppedBecause: 'drained', eventsPublished: 2 });
-  });
-
   it('subscribes again once the last subscription is older than resubscribeIntervalMs', async () => {
     const h = harness({ tuning: { resubscribeIntervalMs: 3_600_000 } });
     await pollSource(h.deps, userSource(), { deadline: h.clock.now() + 60_000, mode: 'per-schedule' });
