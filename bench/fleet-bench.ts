@@ -61,7 +61,7 @@ const usd = (v: number) => `$${v < 0.01 ? v.toFixed(4) : v.toFixed(2)}`;
 export async function writeFleetResults(outDir: string, baseName: string, date: string, command: string, result: FleetBenchResult): Promise<{ json: string; markdown: string; svg: string; text: string }> {
   const { run, costs } = result;
   const runRows: Cell[][] = [
-    ['sources (added while traffic flowed)', `${run.sources} (${run.lateSources})`],
+    ['sources (added through the CLI while traffic flowed)', `${run.sources} (${run.lateSources})`],
     ['portals / shards / sources per invocation', `${run.portals} / ${run.shards} / ${run.sourcesPerInvocation}`],
     ['events created / handled / lost / handled twice', `${run.eventsCreated} / ${run.eventsHandled} / ${run.lost} / ${run.handledTwice}`],
     ['QUERY_LIMIT_EXCEEDED answers', run.queryLimitExceeded],

@@ -20,12 +20,14 @@ import { createPollerHandler, type ShardEvent } from '../functions/poller/handle
 import { s3PayloadWriter } from '../functions/poller/s3-payload-writer.js';
 import { DynamoDbLeaseViewReader, type ShardReport } from '../functions/poller/index.js';
 import { DynamoDbSourceRegistry } from '../functions/registry/index.js';
-import { parseSourceConfig } from '../functions/shared/config.js';
+import { runCli } from '../functions/cli/main.js';
+import { parseSourceConfig, secretNameOf } from '../functions/shared/config.js';
 import { USER_EVENT_TYPES } from '../functions/shared/event-types.js';
 import { ENV, METRICS_NAMESPACE, POLLER_SERVICE_NAME } from '../functions/shared/observability.js';
 import { routeFor } from '../functions/shared/topology.js';
 import { startPortalSimulator, type PortalSimulator } from '../functions/simulator/index.js';
 import { startRecordingConsumers } from './consumers.js';
+import { BenchError } from './errors.js';
 import { distribution, type Distribution } from './stats.js';
 
 export interface FleetRunOptions {
@@ -147,20 +149,33 @@ export async function runFleet(endpoints: LocalAwsEndpoints, options: FleetRunOp
     const registry = new DynamoDbSourceRegistry({ client: plain.dynamoDb, tableName: pipeline.registryTableName });
     const secrets = new Map<string, string>();
     const users = new Map<string, { sim: PortalSimulator; userId: number }>();
-    const addSource = async (portal: number, index: number): Promise<void> => {
+    /** The CLI as `npm run cli -- sources add --json-config … --dynamodb-endpoint … --prefix …` runs it (in this process). */
+    const addThroughCli = async (input: Record<string, unknown>): Promise<void> => {
+      let stderr = '';
+      const code = await runCli(
+        ['sources', 'add', '--json-config', JSON.stringify(input), '--dynamodb-endpoint', endpoints.dynamoDbEndpoint, '--sqs-endpoint', endpoints.sqsEndpoint, '--prefix', prefix],
+        { stdout: () => undefined, stderr: (text) => void (stderr += text), env: {}, cwd: process.cwd() },
+      );
+      if (code !== 0) throw new BenchError(`sources add ${String(input.id)} exited ${code}: ${stderr.trim()}`);
+    };
+    /** The sources present from the start go in through the registry adapter; the late ones through the CLI, while traffic flows. */
+    const addSource = async (portal: number, index: number, via: 'registry' | 'cli'): Promise<void> => {
       const sim = sims[portal];
       if (sim === undefined) throw new Error(`no portal ${portal}`);
       const userId = sim.addUser({ name: `Fleet ${portal}.${index}` }).id;
       // Subscribed as a source added by the CLI is (its first poll subscribes again, idempotently): traffic from the start is recorded.
       sim.subscribe(userId);
       const id = `p${portal}-s${index}`;
-      const secretName = `${prefix}/source/${id}`;
+      const input = { id, kind: 'user', portal: sim.portalHost, auth: 'webhook', mode: 'continuous', idleInterval, pageLimit: 1000 };
+      const config = parseSourceConfig(input);
+      // The name the CLI gives a source's secret (and the poller reads): <prefix>/sources/<id>.
+      const secretName = secretNameOf(prefix, config);
       secrets.set(secretName, JSON.stringify({ webhookUrl: sim.createWebhook(userId) }));
       users.set(id, { sim, userId });
-      const config = parseSourceConfig({ id, kind: 'user', portal: sim.portalHost, auth: 'webhook', mode: 'continuous', idleInterval, pageLimit: 1000 });
-      await registry.put(config, { credentials: { kind: 'secret', secretName }, origin: 'cli' });
+      if (via === 'cli') await addThroughCli(input);
+      else await registry.put(config, { credentials: { kind: 'secret', secretName }, origin: 'cli' });
     };
-    for (let p = 0; p < options.portals; p += 1) for (let i = 0; i < options.sourcesPerPortal; i += 1) await addSource(p, i);
+    for (let p = 0; p < options.portals; p += 1) for (let i = 0; i < options.sourcesPerPortal; i += 1) await addSource(p, i, 'registry');
 
     const routes = [...new Set(USER_EVENT_TYPES.map((t) => routeFor(pipeline.routes, t)).concat('unknown'))];
     const consumers = await startRecordingConsumers({ pipeline, dynamoDb: plain.dynamoDb, sqs: plain.sqs, routes, waitTimeSeconds: 1, pollersPerRoute: 2 });
@@ -239,7 +254,7 @@ export async function runFleet(endpoints: LocalAwsEndpoints, options: FleetRunOp
       const elapsed = Date.now() - startedAt;
       if (!lateAdded && elapsed >= options.trafficMs / 3) {
         lateAdded = true;
-        for (let p = 0; p < options.portals; p += 1) for (let i = 0; i < options.lateSourcesPerPortal; i += 1) await addSource(p, options.sourcesPerPortal + i);
+        for (let p = 0; p < options.portals; p += 1) for (let i = 0; i < options.lateSourcesPerPortal; i += 1) await addSource(p, options.sourcesPerPortal + i, 'cli');
       }
       if (heapAfterClaim === undefined && elapsed >= 5000) heapAfterClaim = process.memoryUsage().heapUsed;
       if (options.kill !== undefined && killInfo === undefined && elapsed >= options.kill.atMs) {
