@@ -161,8 +161,10 @@ export function parseAppEventRequest(body: string, contentType: string | undefin
       languageId: optionalText(data, 'LANGUAGE_ID', ''),
     };
   }
-  if (event === 'ONAPPUNINSTALL') {
-    return { event, ...base, clean: optionalText(data, 'CLEAN', '0') === '1', languageId: optionalText(data, 'LANGUAGE_ID', '') };
+  // on-app-uninstall.md spells the code ONAPPSUNINSTALL in its example and table (the page's title and
+  // every other page say ONAPPUNINSTALL): both are read as the uninstall.
+  if (event === 'ONAPPUNINSTALL' || event === 'ONAPPSUNINSTALL') {
+    return { event: 'ONAPPUNINSTALL', ...base, clean: optionalText(data, 'CLEAN', '0') === '1', languageId: optionalText(data, 'LANGUAGE_ID', '') };
   }
   throw new InstallRequestError('event', 'is not ONAPPINSTALL or ONAPPUNINSTALL');
 }

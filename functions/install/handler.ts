@@ -41,11 +41,25 @@ interface Container {
   readonly logger: Bitrix24Logger;
 }
 
+/**
+ * The URL Bitrix24 called, from the function URL's own request context (AWS sets `domainName`; a request
+ * cannot choose it): bound as the ONAPPUNINSTALL handler. Function URLs always say https in
+ * x-forwarded-proto; only the local test server says http.
+ */
+function handlerUrlOf(event: Pick<LambdaFunctionURLEvent, 'headers' | 'requestContext'> & Partial<Pick<LambdaFunctionURLEvent, 'rawPath'>>): string | undefined {
+  const domain = event.requestContext.domainName;
+  if (domain === undefined || domain === '') return undefined;
+  const scheme = event.headers['x-forwarded-proto'] === 'http' ? 'http' : 'https';
+  return `${scheme}://${domain}${event.rawPath ?? '/'}`;
+}
+
 function answer(statusCode: number, body: Record<string, unknown>): LambdaFunctionURLResult {
   return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
 }
 
-export function createInstallHandler(options: InstallHandlerOptions = {}): (event: Pick<LambdaFunctionURLEvent, 'body' | 'isBase64Encoded' | 'headers' | 'requestContext'>) => Promise<LambdaFunctionURLResult> {
+export function createInstallHandler(
+  options: InstallHandlerOptions = {},
+): (event: Pick<LambdaFunctionURLEvent, 'body' | 'isBase64Encoded' | 'headers' | 'requestContext'> & Partial<Pick<LambdaFunctionURLEvent, 'rawPath'>>) => Promise<LambdaFunctionURLResult> {
   let container: Container | undefined;
   const build = (): Container => {
     const env = readInstallEnvironment(options.env?.() ?? process.env);
@@ -66,6 +80,7 @@ export function createInstallHandler(options: InstallHandlerOptions = {}): (even
       const body = event.body === undefined ? '' : event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
       const request = parseAppEventRequest(body, event.headers['content-type']);
       const app = parseAppSecret(await c.secrets.read(c.env.appSecretName), `app secret ${c.env.appSecretName}`);
+      const handlerUrl = handlerUrlOf(event);
       const verifier = oauthServerVerifier({ app, ...(options.now === undefined ? {} : { now: options.now }) });
       const { store, logger } = c;
       const flow = new InstallFlow({
@@ -78,6 +93,7 @@ export function createInstallHandler(options: InstallHandlerOptions = {}): (even
             createBitrix24Client({ credentials: appInstallCredentials(record, app, store.tokenStore(record.memberId)), logger, ...(options.now === undefined ? {} : { now: options.now }) }),
           ),
         logger,
+        ...(handlerUrl === undefined ? {} : { handlerUrl }),
         ...(options.now === undefined ? {} : { now: options.now }),
       });
       try {

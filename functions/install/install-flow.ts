@@ -13,8 +13,10 @@
 //     written, the stored token chain is kept). An install that stopped half
 //     way (record `installing`) is completed by the repeat.
 //   known member, application_token differs → refused (403), nothing changed.
-//   finish = bot (Bot.list by code, else Bot.register), subscribe, sources into
-//     the registry (`{kind: 'app-install', memberId}`), record `installed`.
+//   finish = bot (Bot.list by code, else Bot.register), subscribe, this
+//     endpoint bound as the ONAPPUNINSTALL handler (event.get, else event.bind:
+//     Bitrix24 posts an uninstall nowhere else), sources into the registry
+//     (`{kind: 'app-install', memberId}`), record `installed`.
 // ONAPPUNINSTALL
 //   unknown member → refused (403); token differs → refused (403);
 //   else disable the install's sources, then delete the record (tokens gone).
@@ -53,6 +55,11 @@ export interface InstallFlowDependencies {
   readonly verifier: InstallTokenVerifier;
   /** The portal's calls through an OAuth client built from the install record. */
   readonly openPortal: (record: AppInstallRecord) => InstallPortal;
+  /**
+   * This endpoint's URL, bound as the app's ONAPPUNINSTALL handler on every install (Bitrix24 posts an
+   * uninstall only to a handler the app bound with event.bind). @default none: nothing bound
+   */
+  readonly handlerUrl?: string;
   readonly logger: Bitrix24Logger;
   /** Clock, ms epoch. @default Date.now */
   readonly now?: () => number;
@@ -159,8 +166,9 @@ export class InstallFlow {
     try {
       let botId = start.botId;
       if (settings.botCode !== undefined && botId === undefined) botId = await this.#ensureBot(portalOf(), settings.botCode);
-      // A repeat of a finished install makes no portal call: subscribe ran at the first one.
+      // A repeat of a finished install makes no portal call: subscribe and the handler binding ran at the first one.
       if (settings.subscribeUserEvents === true && !repeat) await portalOf().subscribeUserEvents();
+      if (this.#d.handlerUrl !== undefined && !repeat) await portalOf().bindUninstallHandler(this.#d.handlerUrl);
       const wanted: SourceConfig[] = [];
       if (settings.subscribeUserEvents === true) wanted.push(parseSourceConfig({ id: ids.user, kind: 'user', portal: start.portal, auth: 'oauth' }, `install source ${ids.user}`));
       if (settings.botCode !== undefined && botId !== undefined) wanted.push(parseSourceConfig({ id: ids.bot, kind: 'bot', portal: start.portal, auth: 'oauth', botId }, `install source ${ids.bot}`));

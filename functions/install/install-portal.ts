@@ -69,8 +69,17 @@ export interface InstallPortal {
   registerBot(spec: BotSpec): Promise<number>;
   /** im.v2.Event.subscribe (idempotent, result true). */
   subscribeUserEvents(): Promise<void>;
+  /**
+   * Makes `handlerUrl` the app's ONAPPUNINSTALL handler (event.bind; settings/app-uninstallation.md: a
+   * Marketplace app "must add an OnAppUninstall event handler", Bitrix24 sends it nowhere else). Looked up
+   * first with event.get, bound only when absent; a lost bind answer is settled by looking again.
+   */
+  bindUninstallHandler(handlerUrl: string): Promise<void>;
   close(): Promise<void>;
 }
+
+/** The app event the endpoint has Bitrix24 send it after the install (on-app-uninstall.md). */
+export const UNINSTALL_EVENT = 'ONAPPUNINSTALL';
 
 const LIST_PAGE = 50;
 const LIST_MAX_PAGES = 20;
@@ -114,6 +123,24 @@ export function bitrix24InstallPortal(client: Bitrix24Client): InstallPortal {
     },
     async subscribeUserEvents() {
       await portalCall(client, 'im.v2.Event.subscribe', {});
+    },
+    async bindUninstallHandler(handlerUrl) {
+      // events/event-get.md: [{event, handler, auth_type, offline}]
+      const bound = async (): Promise<boolean> => {
+        const handlers = await portalCall<unknown>(client, 'event.get', {});
+        return (
+          Array.isArray(handlers) &&
+          handlers.some((h) => typeof h === 'object' && h !== null && String((h as Record<string, unknown>).event).toUpperCase() === UNINSTALL_EVENT && (h as Record<string, unknown>).handler === handlerUrl)
+        );
+      };
+      if (await bound()) return;
+      try {
+        await portalCall(client, 'event.bind', { event: UNINSTALL_EVENT, handler: handlerUrl });
+      } catch (error) {
+        if (!(error instanceof WriteOutcomeUnknownError)) throw error;
+        if (await bound()) return;
+        throw new InstallPortalError('event.bind', 'the answer was lost and the ONAPPUNINSTALL handler is not listed; repeat the install', safeCause(error));
+      }
     },
     close: async () => await client.close(),
   };

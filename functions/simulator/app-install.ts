@@ -34,7 +34,11 @@ export interface InstallAppInput {
 }
 
 export interface UninstallAppInput {
-  readonly handlerUrl: string;
+  /**
+   * Nothing to give: like Bitrix24, the portal posts ONAPPUNINSTALL to the handlers the app bound to it
+   * with event.bind (settings/app-uninstallation.md: "the application must add an OnAppUninstall event
+   * handler"); an app that bound none hears nothing.
+   */
   readonly clientId: string;
   /** `data.CLEAN`: the "Clear application data" option. @default 0 */
   readonly clean?: 0 | 1;
@@ -54,6 +58,8 @@ export interface AppEventDelivery {
   /** ONAPPINSTALL only: the tokens sent (a test registers them as secrets to scan for). */
   readonly accessToken?: string;
   readonly refreshToken?: string;
+  /** ONAPPUNINSTALL only: how many handlers the app had bound for it (event.bind) and got it; 0: nobody heard it. */
+  readonly handlers?: number;
 }
 
 export interface AppEventRecord {
@@ -150,11 +156,19 @@ export class AppInstallFlow {
     return { event: 'ONAPPINSTALL', ...answer, memberId: state.memberId, applicationToken: sentToken, accessToken: tokens.accessToken, refreshToken: tokens.refreshToken };
   }
 
-  /** Removes the app (its tokens are revoked first) and posts ONAPPUNINSTALL; with a forged `applicationToken` the app stays installed. */
+  /**
+   * Removes the app (its tokens revoked, its event handlers deleted) and posts ONAPPUNINSTALL to the
+   * handlers it had bound for it; with a forged `applicationToken` the app stays installed (a request
+   * the app must refuse). `handlers` says how many were posted to: 0 when the app bound none.
+   */
   async uninstall(input: UninstallAppInput): Promise<AppEventDelivery> {
     const { state } = this.#env;
     const install = state.installOf(input.clientId);
     if (install === undefined) throw new SimulatorOptionError('uninstallApp: the app is not installed on this portal; call installApp() first.');
+    const handlers = state
+      .eventBindingsOf(input.clientId)
+      .filter((binding) => binding.event === 'ONAPPUNINSTALL')
+      .map((binding) => binding.handler);
     const forged = input.applicationToken !== undefined;
     if (!forged) state.uninstallApp(input.clientId);
     const sentToken = input.applicationToken ?? install.applicationToken;
@@ -164,8 +178,12 @@ export class AppInstallFlow {
       ts: Math.floor(this.#env.now() / 1000),
       auth: { ...this.#common(), application_token: sentToken },
     });
-    const answer = await post(input.handlerUrl, body);
-    this.#env.record({ event: 'ONAPPUNINSTALL', handlerHost: new URL(input.handlerUrl).host, status: answer.status, at: this.#env.now() });
-    return { event: 'ONAPPUNINSTALL', ...answer, memberId: state.memberId, applicationToken: sentToken };
+    let first: { status: number; body: string } = { status: 0, body: '' };
+    for (const [index, handlerUrl] of handlers.entries()) {
+      const answer = await post(handlerUrl, body);
+      this.#env.record({ event: 'ONAPPUNINSTALL', handlerHost: new URL(handlerUrl).host, status: answer.status, at: this.#env.now() });
+      if (index === 0) first = answer;
+    }
+    return { event: 'ONAPPUNINSTALL', ...first, memberId: state.memberId, applicationToken: sentToken, handlers: handlers.length };
   }
 }

@@ -145,6 +145,7 @@ export class PortalState {
   private readonly webhooks = new Map<string, number>(); // `${userId}/${code}` → userId
   private readonly apps = new Map<string, string>(); // clientId → clientSecret
   private readonly installs = new Map<string, { readonly applicationToken: string; readonly userId: number }>(); // clientId → install
+  private readonly eventBindings = new Map<string, Array<{ readonly event: string; readonly handler: string; readonly authType: number }>>(); // clientId → event.bind handlers
   private readonly accessTokens = new Map<string, AccessToken>();
   private readonly refreshTokens = new Map<string, RefreshToken>();
   private readonly bots = new Map<number, PortalBot>();
@@ -218,6 +219,34 @@ export class PortalState {
     return { applicationToken, created: true };
   }
 
+  /**
+   * event.bind (api-reference/events/event-bind.md): an app's handler for an event. Only within
+   * application (OAuth) authorization; the same event and handler with the same auth_type once.
+   * Returns false for a handler already bound (real portals answer an error; its code is not documented).
+   */
+  bindEvent(clientId: string, event: string, handler: string, authType = 0): boolean {
+    const bindings = this.eventBindings.get(clientId) ?? [];
+    const key = event.toUpperCase();
+    if (bindings.some((b) => b.event === key && b.handler === handler && b.authType === authType)) return false;
+    bindings.push({ event: key, handler, authType });
+    this.eventBindings.set(clientId, bindings);
+    return true;
+  }
+
+  /** event.unbind: removes the app's handlers of `event` (one handler, or all of the event's); returns how many. */
+  unbindEvent(clientId: string, event: string, handler?: string): number {
+    const bindings = this.eventBindings.get(clientId) ?? [];
+    const key = event.toUpperCase();
+    const kept = bindings.filter((b) => !(b.event === key && (handler === undefined || b.handler === handler)));
+    this.eventBindings.set(clientId, kept);
+    return bindings.length - kept.length;
+  }
+
+  /** event.get: the app's bound handlers. */
+  eventBindingsOf(clientId: string): readonly { event: string; handler: string; authType: number }[] {
+    return this.eventBindings.get(clientId) ?? [];
+  }
+
   /** The `application_token` of the app's install on this portal, if installed. */
   installOf(clientId: string): { applicationToken: string; userId: number } | undefined {
     return this.installs.get(clientId);
@@ -231,6 +260,8 @@ export class PortalState {
     const install = this.installs.get(clientId);
     if (install === undefined) return undefined;
     this.installs.delete(clientId);
+    // settings/app-uninstallation.md: "event handlers registered by the application" are deleted with it.
+    this.eventBindings.delete(clientId);
     for (const [token, entry] of this.accessTokens) if (entry.clientId === clientId) this.accessTokens.delete(token);
     for (const [token, entry] of this.refreshTokens) if (entry.clientId === clientId) this.refreshTokens.delete(token);
     return install.applicationToken;

@@ -183,7 +183,44 @@ const userMessageLike: MethodHandler = (env, call) => {
   return { ok: true, result: true };
 };
 
+/** event.bind / event.get / event.unbind "work only within the context of application authorization" (events/event-bind.md). */
+function appOf(call: AuthenticatedCall): string | MethodOutcome {
+  // The code other app-only methods document for a webhook call (bizproc-activity-add.md: ACCESS_DENIED "Application context required").
+  if (call.auth !== 'oauth' || call.clientId === undefined) return fail(403, 'ACCESS_DENIED', 'Application context required');
+  return call.clientId;
+}
+
+const eventBind: MethodHandler = (env, call) => {
+  const app = appOf(call);
+  if (typeof app !== 'string') return app;
+  const event = stringParam(call.params, 'event') ?? '';
+  const handler = stringParam(call.params, 'handler') ?? '';
+  if (!/^ON[A-Z0-9_]+$/i.test(event)) return fail(400, 'ERROR_EVENT_NOT_FOUND', 'Event not found');
+  if (!/^https?:\/\//.test(handler)) return fail(400, 'WRONG_HANDLER_URL', 'Wrong handler URL');
+  // A handler bound twice is an error on real portals; its code is not in the docs (a guess).
+  if (!env.state.bindEvent(app, event, handler)) return fail(400, 'ERROR_EVENT_BIND', 'Handler already binded');
+  return { ok: true, result: true };
+};
+
+const eventGet: MethodHandler = (env, call) => {
+  const app = appOf(call);
+  if (typeof app !== 'string') return app;
+  // events/event-get.md: [{event, handler, auth_type: "0", offline: 0}]
+  return { ok: true, result: env.state.eventBindingsOf(app).map((b) => ({ event: b.event, handler: b.handler, auth_type: String(b.authType), offline: 0 })) };
+};
+
+const eventUnbind: MethodHandler = (env, call) => {
+  const app = appOf(call);
+  if (typeof app !== 'string') return app;
+  const event = stringParam(call.params, 'event') ?? '';
+  const count = env.state.unbindEvent(app, event, stringParam(call.params, 'handler'));
+  return { ok: true, result: { count } }; // events/event-unbind.md: {"count": 1}
+};
+
 const METHODS = new Map<string, MethodHandler>([
+  ['event.bind', eventBind],
+  ['event.get', eventGet],
+  ['event.unbind', eventUnbind],
   [
     'im.v2.event.subscribe',
     (env, call) => {

@@ -9,7 +9,7 @@ import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamod
 import { REGISTRY_TABLE } from '../../../functions/registry/registry-table.js';
 import { STATE_TABLE } from '../../../functions/shared/topology.js';
 
-type UrlHandler = (event: Pick<LambdaFunctionURLEvent, 'body' | 'isBase64Encoded' | 'headers' | 'requestContext'>) => Promise<LambdaFunctionURLResult>;
+type UrlHandler = (event: Pick<LambdaFunctionURLEvent, 'body' | 'isBase64Encoded' | 'headers' | 'requestContext' | 'rawPath'>) => Promise<LambdaFunctionURLResult>;
 
 export interface FunctionUrlServer {
   readonly url: string;
@@ -26,9 +26,11 @@ export async function serveFunctionUrl(handler: UrlHandler): Promise<FunctionUrl
       const event = {
         body: Buffer.concat(chunks).toString('base64'),
         isBase64Encoded: true,
-        headers,
-        requestContext: { http: { method: req.method ?? 'GET' } },
-      } as Pick<LambdaFunctionURLEvent, 'body' | 'isBase64Encoded' | 'headers' | 'requestContext'>;
+        rawPath: new URL(req.url ?? '/', 'http://placeholder').pathname,
+        // As a function URL: AWS sets domainName; x-forwarded-proto is https there, http on this test server.
+        headers: { ...headers, 'x-forwarded-proto': 'http' },
+        requestContext: { http: { method: req.method ?? 'GET' }, domainName: headers.host ?? '' },
+      } as unknown as Pick<LambdaFunctionURLEvent, 'body' | 'isBase64Encoded' | 'headers' | 'requestContext' | 'rawPath'>;
       handler(event).then(
         (result) => {
           const answer = typeof result === 'string' ? { statusCode: 200, body: result } : result;

@@ -136,7 +136,7 @@ describe('install endpoint against the simulator\'s OAuth app flow', () => {
   it('a request whose application_token does not match is refused and changes nothing', async () => {
     const install = await portalA.installApp({ handlerUrl: endpoint.url, clientId: app.clientId, userId: adminA, applicationToken: 'f'.repeat(32) });
     capture.secret(install.accessToken, install.refreshToken);
-    const uninstall = await portalA.uninstallApp({ handlerUrl: endpoint.url, clientId: app.clientId, applicationToken: 'e'.repeat(32) });
+    const uninstall = await portalA.uninstallApp({ clientId: app.clientId, applicationToken: 'e'.repeat(32) });
 
     expect(install.status).toBe(403);
     expect(JSON.parse(install.body)).toEqual({ status: 'error', error: 'invalid_application_token' });
@@ -223,9 +223,12 @@ describe('install endpoint against the simulator\'s OAuth app flow', () => {
   });
 
   it('ONAPPUNINSTALL disables the sources and drops the tokens; a later one for the member is refused', async () => {
-    const delivery = await portalA.uninstallApp({ handlerUrl: endpoint.url, clientId: app.clientId, clean: 1 });
+    // The install bound the endpoint as the app's ONAPPUNINSTALL handler: that is where the portal posts it.
+    expect(portalA.calls.filter((c) => c.method === 'event.bind')).toHaveLength(1);
+    const delivery = await portalA.uninstallApp({ clientId: app.clientId, clean: 1 });
     const ids = installSourceIds(memberA);
 
+    expect(delivery.handlers).toBe(1);
     expect(delivery.status).toBe(200);
     expect(result(delivery.body)).toEqual({ status: 'uninstalled', memberId: memberA, disabledSourceIds: [ids.user, ids.bot] });
     expect(await stateItem(memberA)).toBeUndefined();

@@ -293,7 +293,7 @@ describe('sources added by ONAPPINSTALL are polled and served with no extra step
     const warm = await consumerClients()(ids.user);
     await warm.call('server.time');
 
-    const delivery = await portal.uninstallApp({ handlerUrl: endpoint.url, clientId: app.clientId, clean: 1 });
+    const delivery = await portal.uninstallApp({ clientId: app.clientId, clean: 1 });
     expect(delivery.status).toBe(200);
     expect(await chain()).toBeUndefined();
 

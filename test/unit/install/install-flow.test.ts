@@ -43,10 +43,10 @@ function installRequest(auth: Record<string, string | number> = {}): AppInstallR
   return request;
 }
 
-function uninstallRequest(applicationToken = APP_TOKEN) {
+function uninstallRequest(applicationToken = APP_TOKEN, event = 'ONAPPUNINSTALL') {
   return parseAppEventRequest(
     encodeAppEventForm({
-      event: 'ONAPPUNINSTALL',
+      event,
       data: { LANGUAGE_ID: 'de', CLEAN: 1 },
       ts: '1466439714',
       auth: { domain: 'some-domain.bitrix24.com', server_endpoint: 'https://oauth.bitrix.info/rest/', client_endpoint: 'https://some-domain.bitrix24.com/rest/', member_id: MEMBER, application_token: applicationToken },
@@ -54,6 +54,8 @@ function uninstallRequest(applicationToken = APP_TOKEN) {
     undefined,
   );
 }
+
+const HANDLER_URL = 'https://abc123.lambda-url.eu-central-1.on.aws/';
 
 class FakePortal implements InstallPortal {
   readonly bots = new Map<string, number>();
@@ -73,6 +75,16 @@ class FakePortal implements InstallPortal {
       return Promise.reject(new WriteOutcomeUnknownError({ method: 'imbot.v2.Bot.register', code: 'NETWORK_ERROR' }));
     }
     return Promise.resolve(id);
+  }
+  readonly uninstallHandlers: string[] = [];
+  bindUninstallHandler(handlerUrl: string): Promise<void> {
+    this.#binds += 1;
+    if (!this.uninstallHandlers.includes(handlerUrl)) this.uninstallHandlers.push(handlerUrl);
+    return Promise.resolve();
+  }
+  #binds = 0;
+  bindCalls(): number {
+    return this.#binds;
   }
   subscribeUserEvents(): Promise<void> {
     this.subscribeCalls += 1;
@@ -95,7 +107,7 @@ function rig(settings: InstallSettings = { botCode: 'support_bot', subscribeUser
       return Promise.resolve({ tokens: { accessToken: 'renewed-access', refreshToken: 'renewed-refresh', expiresAt: 3_600_000 }, memberId: answerMember, clientEndpoint: 'https://some-domain.bitrix24.com/rest/' });
     },
   };
-  const flow = new InstallFlow({ settings, store, registry, verifier, openPortal: () => portal, logger: silentLogger, now: () => 0 });
+  const flow = new InstallFlow({ settings, store, registry, verifier, openPortal: () => portal, logger: silentLogger, now: () => 0, handlerUrl: HANDLER_URL });
   return { store, registry, portal, exchanges, flow };
 }
 
@@ -106,8 +118,9 @@ describe('parseAppEventRequest', () => {
     expect(parseNestedForm('a[b][c]=1&a[b][d]=2&e=3')).toEqual({ a: { b: { c: '1', d: '2' } }, e: '3' });
   });
 
-  it('reads ONAPPUNINSTALL without tokens (on-app-uninstall.md)', () => {
+  it('reads ONAPPUNINSTALL without tokens (on-app-uninstall.md), also spelled ONAPPSUNINSTALL as that page\'s example does', () => {
     expect(uninstallRequest()).toMatchObject({ event: 'ONAPPUNINSTALL', memberId: MEMBER, clean: true });
+    expect(uninstallRequest(APP_TOKEN, 'ONAPPSUNINSTALL')).toMatchObject({ event: 'ONAPPUNINSTALL', memberId: MEMBER, clean: true });
   });
 
   it.each([
@@ -144,6 +157,8 @@ describe('InstallFlow', () => {
     expect((await store.get(MEMBER))?.applicationTokenHash).toBe(applicationTokenHash(APP_TOKEN));
     expect(portal.registerCalls).toBe(1);
     expect(portal.subscribeCalls).toBe(1);
+    // Bitrix24 posts ONAPPUNINSTALL only to a handler the app bound (settings/app-uninstallation.md).
+    expect(portal.uninstallHandlers).toEqual([HANDLER_URL]);
     expect((await registry.get(ids.bot))?.config).toMatchObject({ kind: 'bot', botId: 1001, auth: 'oauth', enabled: true });
     expect((await registry.get(ids.user))?.credentials).toEqual({ kind: 'app-install', memberId: MEMBER });
   });
@@ -153,6 +168,7 @@ describe('InstallFlow', () => {
     await flow.handle(installRequest());
     const again = await flow.handle(installRequest());
     expect(again.status).toBe('already-installed');
+    expect(portal.bindCalls()).toBe(1);
     expect(portal.registerCalls).toBe(1);
     expect(portal.subscribeCalls).toBe(1);
     expect(exchanges).toHaveLength(1);
