@@ -7,10 +7,11 @@
 //   unknown member → verify at the OAuth server (install-portal.ts) → create the
 //     record with the renewed pair (conditional: a concurrent install wins
 //     once) → finish.
-//   known member, application_token matches → finish (a repeat: nothing the
-//     first install did is done twice — the bot is looked up by code first,
-//     subscribe is idempotent, sources equal to the registry's are not
-//     written, the stored token chain is kept). An install that stopped half
+//   known member, application_token matches → finish (a repeat, e.g. the
+//     installer of a new version: nothing the first install did is done twice
+//     — the bot is looked up by code first, subscribe is not repeated, the
+//     uninstall handler is bound again only if the update removed it, sources
+//     equal to the registry's are not written, the stored token chain is kept). An install that stopped half
 //     way (record `installing`) is completed by the repeat.
 //   known member, application_token differs → refused (403), nothing changed.
 //   finish = bot (Bot.list by code, else Bot.register), subscribe, this
@@ -166,9 +167,10 @@ export class InstallFlow {
     try {
       let botId = start.botId;
       if (settings.botCode !== undefined && botId === undefined) botId = await this.#ensureBot(portalOf(), settings.botCode);
-      // A repeat of a finished install makes no portal call: subscribe and the handler binding ran at the first one.
+      // A repeat of a finished install does not subscribe again (it ran at the first one). The uninstall handler is
+      // looked up every time: an app update removes the app's handlers and runs the installer again (event-bind.md).
       if (settings.subscribeUserEvents === true && !repeat) await portalOf().subscribeUserEvents();
-      if (this.#d.handlerUrl !== undefined && !repeat) await portalOf().bindUninstallHandler(this.#d.handlerUrl);
+      if (this.#d.handlerUrl !== undefined) await portalOf().bindUninstallHandler(this.#d.handlerUrl);
       const wanted: SourceConfig[] = [];
       if (settings.subscribeUserEvents === true) wanted.push(parseSourceConfig({ id: ids.user, kind: 'user', portal: start.portal, auth: 'oauth' }, `install source ${ids.user}`));
       if (settings.botCode !== undefined && botId !== undefined) wanted.push(parseSourceConfig({ id: ids.bot, kind: 'bot', portal: start.portal, auth: 'oauth', botId }, `install source ${ids.bot}`));

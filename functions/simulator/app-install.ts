@@ -156,6 +156,13 @@ export class AppInstallFlow {
     return { event: 'ONAPPINSTALL', ...answer, memberId: state.memberId, applicationToken: sentToken, accessToken: tokens.accessToken, refreshToken: tokens.refreshToken };
   }
 
+  /** A new version: the app's event handlers are dropped, then the installer runs again (PortalSimulator.updateApp). */
+  async update(input: InstallAppInput & { readonly version: string }): Promise<AppEventDelivery> {
+    if (this.#env.state.installOf(input.clientId) === undefined) throw new SimulatorOptionError('updateApp: the app is not installed on this portal; call installApp() first.');
+    this.#env.state.dropEventBindings(input.clientId);
+    return await this.install(input);
+  }
+
   /**
    * Removes the app (its tokens revoked, its event handlers deleted) and posts ONAPPUNINSTALL to the
    * handlers it had bound for it; with a forged `applicationToken` the app stays installed (a request

@@ -122,6 +122,7 @@ export async function startPortalSimulator(options: PortalSimulatorOptions = {})
     // POST /_sim/installApp (or /_sim/install-app): the app flow over HTTP, for a running `npm run simulator`.
     installApp: (input: Parameters<PortalSimulator['installApp']>[0]) => apps.install(input),
     uninstallApp: (input: Parameters<PortalSimulator['uninstallApp']>[0]) => apps.uninstall(input),
+    updateApp: (input: Parameters<PortalSimulator['updateApp']>[0]) => apps.update(input),
   };
   const json = new EventJsonWriter();
   let baseUrl = '';
@@ -166,6 +167,7 @@ export async function startPortalSimulator(options: PortalSimulatorOptions = {})
     registerApp: (fixed) => state.registerApp(fixed),
     installApp: control.installApp,
     uninstallApp: control.uninstallApp,
+    updateApp: control.updateApp,
     appEvents,
     authorizeApp: (clientId, userId) => {
       const tokens = state.authorizeApp(clientId, userId);

@@ -242,6 +242,11 @@ export class PortalState {
     return bindings.length - kept.length;
   }
 
+  /** An update or an uninstall removes the app's handlers (event-bind.md, settings/app-uninstallation.md). */
+  dropEventBindings(clientId: string): void {
+    this.eventBindings.delete(clientId);
+  }
+
   /** event.get: the app's bound handlers. */
   eventBindingsOf(clientId: string): readonly { event: string; handler: string; authType: number }[] {
     return this.eventBindings.get(clientId) ?? [];
@@ -261,7 +266,7 @@ export class PortalState {
     if (install === undefined) return undefined;
     this.installs.delete(clientId);
     // settings/app-uninstallation.md: "event handlers registered by the application" are deleted with it.
-    this.eventBindings.delete(clientId);
+    this.dropEventBindings(clientId);
     for (const [token, entry] of this.accessTokens) if (entry.clientId === clientId) this.accessTokens.delete(token);
     for (const [token, entry] of this.refreshTokens) if (entry.clientId === clientId) this.refreshTokens.delete(token);
     return install.applicationToken;

@@ -172,8 +172,14 @@ export interface PortalSimulator {
   registerApp(fixed?: { clientId: string; clientSecret: string }): { clientId: string; clientSecret: string };
   /** Installs the app and POSTs ONAPPINSTALL (form-encoded, tokens + application_token) to `handlerUrl` (app-install.ts). */
   installApp(input: InstallAppInput): Promise<AppEventDelivery>;
-  /** Revokes the app's tokens and POSTs ONAPPUNINSTALL (no tokens) to `handlerUrl`. */
+  /** Revokes the app's tokens and POSTs ONAPPUNINSTALL (no tokens) to the handlers the app bound for it (event.bind). */
   uninstallApp(input: UninstallAppInput): Promise<AppEventDelivery>;
+  /**
+   * A new version of an installed app: its event handlers are removed (event-bind.md: "When an application
+   * is deleted or updated, its actions will be removed … set from scratch in the installer of each
+   * version") and the installer runs again — ONAPPINSTALL of `version` to `handlerUrl`, same application_token.
+   */
+  updateApp(input: InstallAppInput & { readonly version: string }): Promise<AppEventDelivery>;
   /** ONAPPINSTALL / ONAPPUNINSTALL deliveries so far (no secrets). */
   readonly appEvents: readonly AppEventRecord[];
   authorizeApp(

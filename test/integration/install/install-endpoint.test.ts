@@ -133,6 +133,19 @@ describe('install endpoint against the simulator\'s OAuth app flow', () => {
     expect((await registry.get(ids.bot))?.version).toBe(1);
   });
 
+  it('an app update drops its event handlers and runs the installer again: the uninstall handler is bound again, nothing else repeated', async () => {
+    const binds = calls(portalA, 'event.bind');
+    const register = calls(portalA, 'imbot.v2.Bot.register');
+
+    const delivery = await portalA.updateApp({ handlerUrl: endpoint.url, clientId: app.clientId, userId: adminA, version: '2' });
+    capture.secret(delivery.accessToken, delivery.refreshToken);
+
+    expect(delivery.status).toBe(200);
+    expect(result(delivery.body).status).toBe('already-installed');
+    expect(calls(portalA, 'event.bind')).toBe(binds + 1);
+    expect(calls(portalA, 'imbot.v2.Bot.register')).toBe(register);
+  });
+
   it('a request whose application_token does not match is refused and changes nothing', async () => {
     const install = await portalA.installApp({ handlerUrl: endpoint.url, clientId: app.clientId, userId: adminA, applicationToken: 'f'.repeat(32) });
     capture.secret(install.accessToken, install.refreshToken);
@@ -223,8 +236,7 @@ describe('install endpoint against the simulator\'s OAuth app flow', () => {
   });
 
   it('ONAPPUNINSTALL disables the sources and drops the tokens; a later one for the member is refused', async () => {
-    // The install bound the endpoint as the app's ONAPPUNINSTALL handler: that is where the portal posts it.
-    expect(portalA.calls.filter((c) => c.method === 'event.bind')).toHaveLength(1);
+    // The install (and the update's installer) bound the endpoint as the app's ONAPPUNINSTALL handler: that is where the portal posts it.
     const delivery = await portalA.uninstallApp({ clientId: app.clientId, clean: 1 });
     const ids = installSourceIds(memberA);
 

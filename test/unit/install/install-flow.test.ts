@@ -168,7 +168,8 @@ describe('InstallFlow', () => {
     await flow.handle(installRequest());
     const again = await flow.handle(installRequest());
     expect(again.status).toBe('already-installed');
-    expect(portal.bindCalls()).toBe(1);
+    expect(portal.bindCalls()).toBe(2); // looked up again (an update drops the app's handlers), bound once
+    expect(portal.uninstallHandlers).toEqual([HANDLER_URL]);
     expect(portal.registerCalls).toBe(1);
     expect(portal.subscribeCalls).toBe(1);
     expect(exchanges).toHaveLength(1);
